@@ -11,6 +11,7 @@ from expected_harm.models._cache import ResponseCache, cache_key
 from expected_harm.models._embedded import EMBEDDED_MODELS, EmbeddedChatModel
 from expected_harm.models._model import BlockedError, ChatModel, ModelConfigError, TransientError
 from expected_harm.models._openai import OpenAIChatModel
+from expected_harm.models._server import LlamaServer, free_port
 from expected_harm.models._runner import (
     RetryPolicy,
     agenerate,
@@ -39,6 +40,7 @@ __all__ = [
     "ChatResult",
     "EmbeddedChatModel",
     "GenerateConfig",
+    "LlamaServer",
     "Message",
     "ModelConfigError",
     "ModelSpec",
@@ -54,6 +56,7 @@ __all__ = [
     "as_messages",
     "cache_key",
     "chat",
+    "free_port",
     "generate",
     "get_model",
     "parse_spec",
