@@ -1,0 +1,177 @@
+"""The ``expected-harm`` command line: models, a quick chat, the cache, sections and the book."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from expected_harm.datasets.cli import data_app
+from expected_harm.sections import SECTIONS
+
+SECTION_NAMES = list(SECTIONS)
+
+app = typer.Typer(
+    help=(
+        "Expected Harm: safety evaluation weighted by severity and by how likely a harmful "
+        "request is to be carried out. Run sections of the book against any model, inspect the "
+        "response cache, build the book."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+)
+cache_app = typer.Typer(help="Inspect or empty the response cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+app.add_typer(data_app, name="data")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def models() -> None:
+    """List the model spec forms and how to configure each (keys come from the environment)."""
+    from expected_harm.models import EMBEDDED_MODELS, VALID_FORMS
+
+    typer.echo("Model specs (use them for any role: target, attacker, judge, rater, guard):\n")
+    for form in VALID_FORMS:
+        typer.echo(f"  {form}")
+    typer.echo("\nEmbedded models (offline, no key):")
+    for model in EMBEDDED_MODELS.values():
+        typer.echo(f"  embedded:{model.name:<16} {model.description}")
+    typer.echo(
+        "\nExamples:\n"
+        "  embedded:smollm2-135m\n"
+        "  openai:gpt-4o-mini                      (export OPENAI_API_KEY=...)\n"
+        "  openai-compatible:llama3@http://127.0.0.1:8000/v1\n"
+        "  openai-compatible:meta-llama/Llama-3-8b@https://host/v1?key_env=HOST_API_KEY\n"
+        "\nKeys are read from environment variables only, never from notebook parameters."
+    )
+
+
+@app.command()
+def chat(
+    spec: Annotated[str, typer.Argument(help="Model spec, e.g. embedded:smollm2-135m")],
+    text: Annotated[str, typer.Argument(help="The user message")],
+    max_tokens: Annotated[int, typer.Option(help="Upper bound on generated tokens")] = 256,
+    temperature: Annotated[float, typer.Option(help="0 = greedy (reproducible)")] = 0.0,
+) -> None:
+    """Send one message to a model (through the cache) and print the answer and its status."""
+    from expected_harm.models import GenerateConfig, ModelConfigError, Status, get_model
+    from expected_harm.models import chat as chat_once
+
+    try:
+        model = get_model(spec)
+        config = GenerateConfig(max_tokens=max_tokens, temperature=temperature)
+    except (ModelConfigError, ValueError) as error:
+        _fail(str(error))
+    result = chat_once(model, text, config)
+    if result.text:
+        typer.echo(result.text)
+    typer.echo(
+        f"[{result.status.value}; {result.usage.prompt_tokens} prompt + "
+        f"{result.usage.completion_tokens} completion tokens; "
+        f"{'cached' if result.cached else 'fresh'}]"
+        + (f" {result.error}" if result.error else ""),
+        err=True,
+    )
+    if result.status is Status.ERROR:
+        raise typer.Exit(code=1)
+
+
+@cache_app.command("stats")
+def cache_stats() -> None:
+    """Rows in the response cache per model and status, and where the file lives."""
+    from expected_harm.models import ResponseCache
+
+    cache = ResponseCache()
+    table = cache.stats()
+    typer.echo(f"cache: {cache.path} ({cache.path.stat().st_size / 1e6:.1f} MB, {len(cache)} rows)")
+    typer.echo(table.to_string(index=False) if len(table) else "(empty)")
+
+
+@cache_app.command("clear")
+def cache_clear(
+    model: Annotated[
+        str | None, typer.Option(help="Only this model spec's rows (default: everything)")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Delete cached answers (all, or one model's); the next run calls the model again."""
+    from expected_harm.models import ResponseCache
+
+    cache = ResponseCache()
+    what = f"cached answers of {model}" if model else "every cached answer"
+    if not yes and not typer.confirm(f"Delete {what} in {cache.path}?"):
+        raise typer.Abort()
+    typer.echo(f"deleted {cache.clear(model)} rows")
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    epilog="Options: -p, --parameter NAME VALUE   override a notebook parameter; VALUE is read "
+    "as YAML (3, 0.5, true, \\[a, b], or text). Repeatable, e.g. "
+    "-p n_items 20 -p targets '\\[embedded:smollm2-135m]'.",
+)
+def run(
+    ctx: typer.Context,
+    section: Annotated[str, typer.Argument(help="Section name: " + ", ".join(SECTION_NAMES))],
+) -> None:
+    """Execute one section's notebook with papermill into book/ (`book --skip-run` renders it).
+
+    Unknown sections or parameter names are refused with the list of valid ones.
+    """
+    from expected_harm.sections import get_section, run_section
+
+    try:
+        target = get_section(section)
+        output = run_section(target, _parameters(ctx.args))
+    except ValueError as error:
+        _fail(str(error))
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+def book(
+    skip_run: Annotated[
+        bool, typer.Option("--skip-run", help="Only render: reuse the executed notebooks")
+    ] = False,
+) -> None:
+    """Run every section on its defaults (embedded models, offline), then build the HTML book."""
+    from expected_harm.paths import project_root
+    from expected_harm.sections import SECTIONS, run_section
+
+    if not skip_run:
+        for section in SECTIONS.values():
+            typer.echo(f"running {section.name} ...")
+            run_section(section)
+    root = project_root()
+    command = [sys.executable, "-m", "jupyter_book", "build", str(root), "--warningiserror"]
+    completed = subprocess.run(command, cwd=root)
+    if completed.returncode:
+        raise typer.Exit(code=completed.returncode)
+    typer.echo(f"book: {root / '_build' / 'html' / 'index.html'}")
+
+
+def _parameters(args: list[str]) -> dict[str, Any]:
+    """Read ``-p NAME VALUE`` triples (papermill's convention); typer has no two-value option."""
+    values: dict[str, Any] = {}
+    rest = list(args)
+    while rest:
+        flag = rest.pop(0)
+        if flag not in ("-p", "--parameter") or len(rest) < 2:
+            raise ValueError(
+                f"expected -p NAME VALUE, got {' '.join([flag, *rest[:2]])!r}"
+            )
+        name, raw = rest.pop(0), rest.pop(0)
+        try:
+            values[name] = yaml.safe_load(raw)
+        except yaml.YAMLError as error:
+            raise ValueError(f"parameter {name}: cannot read value {raw!r}: {error}") from None
+    return values
+

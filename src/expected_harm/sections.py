@@ -1,0 +1,81 @@
+"""The book's executable pages: each is a parameterised notebook that papermill runs into ``book/``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from expected_harm.paths import project_root
+
+
+@dataclass(frozen=True)
+class Section:
+    """One executable page of the book."""
+
+    name: str
+    notebook: str  # file stem in notebooks/ and in book/
+    title: str
+
+    @property
+    def source(self) -> Path:
+        return project_root() / "notebooks" / f"{self.notebook}.ipynb"
+
+    @property
+    def output(self) -> Path:
+        return project_root() / "book" / f"{self.notebook}.ipynb"
+
+
+SECTIONS: dict[str, Section] = {
+    s.name: s
+    for s in (
+        Section("framework", "framework", "The Expected Harm framework"),
+        Section("datasets", "datasets", "Datasets"),
+    )
+}
+
+
+def get_section(name: str) -> Section:
+    """Look a section up by name; the error lists the valid names."""
+    try:
+        return SECTIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown section {name!r}; valid sections: {', '.join(SECTIONS)}"
+        ) from None
+
+
+def notebook_parameters(section: Section) -> dict[str, Any]:
+    """The parameters (name → default) declared in the notebook's ``parameters`` cell."""
+    import papermill
+
+    inspected = papermill.inspect_notebook(str(section.source))
+    return {name: spec["default"] for name, spec in inspected.items()}
+
+
+def run_section(section: Section, parameters: dict[str, Any] | None = None) -> Path:
+    """Execute a section's notebook with papermill into ``book/`` and return the executed copy.
+
+    Unknown parameter names are refused before anything runs, so a typo never silently falls
+    back to a default.
+    """
+    import papermill
+
+    parameters = dict(parameters or {})
+    known = notebook_parameters(section)
+    unknown = sorted(set(parameters) - set(known))
+    if unknown:
+        raise ValueError(
+            f"section {section.name!r} has no parameter(s) {', '.join(unknown)}; "
+            f"its parameters are: {', '.join(known) or '(none)'}"
+        )
+    section.output.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        str(section.source),
+        str(section.output),
+        parameters=parameters,
+        cwd=str(section.source.parent),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    return section.output
