@@ -1,0 +1,44 @@
+"""Dataset registry: every benchmark and real-world prompt set behind one loader.
+
+Each registered set loads into one tidy pandas schema (``dataset, item_id, prompt, category,
+group`` plus the set's own columns). Files come from the cache, else the read-only mirror named by
+``$EXPECTED_HARM_DATA_MIRROR``, else a pinned download checked against its sha256.
+
+Examples:
+    >>> from expected_harm.datasets import load
+    >>> unsafe = load("xstest:unsafe")        # doctest: +SKIP
+    >>> len(unsafe)                           # doctest: +SKIP
+    200
+"""
+
+from expected_harm.datasets._duplicates import (
+    drop_duplicate_prompts,
+    duplicate_pairs,
+    duplicate_report,
+    find_duplicates,
+)
+from expected_harm.datasets._load import list_datasets, load, load_all, verify
+from expected_harm.datasets._registry import REGISTRY, Dataset, Subset, get_dataset, parse_spec
+from expected_harm.datasets._schema import GROUPS, SCHEMA_COLUMNS, DatasetError, Group
+from expected_harm.datasets._sources import DataFile
+
+__all__ = [
+    "GROUPS",
+    "REGISTRY",
+    "SCHEMA_COLUMNS",
+    "DataFile",
+    "Dataset",
+    "DatasetError",
+    "Group",
+    "Subset",
+    "drop_duplicate_prompts",
+    "duplicate_pairs",
+    "duplicate_report",
+    "find_duplicates",
+    "get_dataset",
+    "list_datasets",
+    "load",
+    "load_all",
+    "parse_spec",
+    "verify",
+]
