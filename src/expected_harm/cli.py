@@ -25,6 +25,11 @@ app = typer.Typer(
 )
 cache_app = typer.Typer(help="Inspect or empty the response cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
+annotate_app = typer.Typer(
+    help="Reference annotations: draw the sample, read its prompts, label them by hand.",
+    no_args_is_help=True,
+)
+app.add_typer(annotate_app, name="annotate")
 app.add_typer(data_app, name="data")
 
 
@@ -156,6 +161,64 @@ def book(
     if completed.returncode:
         raise typer.Exit(code=completed.returncode)
     typer.echo(f"book: {root / '_build' / 'html' / 'index.html'}")
+
+
+@annotate_app.command("sample")
+def annotate_sample() -> None:
+    """(Re)draw the stratified sample into data/annotations/sample.csv (fixed seed: same ids)."""
+    from expected_harm.annotations import annotations_dir, draw_sample
+
+    sample = draw_sample()
+    path = annotations_dir() / "sample.csv"
+    sample.to_csv(path, index=False)
+    typer.echo(f"wrote {len(sample)} items ({int(sample['rerate'].sum())} to re-rate) to {path}")
+
+
+@annotate_app.command("show")
+def annotate_show(
+    dataset: Annotated[str, typer.Argument(help="A set of the sample, e.g. advbench")],
+    rerate: Annotated[bool, typer.Option(help="Only the items of the blind second pass")] = False,
+    width: Annotated[int, typer.Option(help="Cut prompts longer than this")] = 1200,
+) -> None:
+    """Print the sampled prompts of one set for an annotator to read (harmful text!)."""
+    from expected_harm.annotations import load_sample
+    from expected_harm.datasets import load
+
+    sample = load_sample()
+    chosen = sample[(sample["dataset"] == dataset) & (sample["rerate"] | (not rerate))]
+    if chosen.empty:
+        _fail(f"no sampled items for {dataset!r}; sets: {', '.join(sample['dataset'].unique())}")
+    prompts = load(dataset).set_index("item_id")["prompt"]
+    for item_id in chosen["item_id"]:
+        text = " ".join(str(prompts[item_id]).split())
+        cut = f" […{len(text) - width} more characters]" if len(text) > width else ""
+        typer.echo(f"## {dataset} {item_id}\n{text[:width]}{cut}\n")
+
+
+@annotate_app.command("rate")
+def annotate_rate(
+    dataset: Annotated[str, typer.Argument(help="A set of the sample, e.g. advbench")],
+    rerate: Annotated[bool, typer.Option(help="The blind second pass (earlier labels hidden)")] = False,
+) -> None:
+    """Label the sampled prompts of one set interactively; every answer is saved at once."""
+    import click
+
+    from expected_harm.annotations import LABEL_COLUMNS, append_label, label_path, labelled_ids
+    from expected_harm.annotations import load_sample
+    from expected_harm.datasets import load
+
+    sample = load_sample()
+    chosen = sample[(sample["dataset"] == dataset) & (sample["rerate"] | (not rerate))]
+    path = label_path("rerate" if rerate else "reference", dataset)
+    done = labelled_ids(path)
+    prompts = load(dataset).set_index("item_id")["prompt"]
+    todo = [i for i in chosen["item_id"] if i not in done]
+    typer.echo(f"{len(todo)} of {len(chosen)} items left; scores 1-5, see the rubric in the book")
+    for n, item_id in enumerate(todo, 1):
+        typer.echo(f"\n[{n}/{len(todo)}] {dataset} {item_id}\n{prompts[item_id]}\n")
+        scores = [typer.prompt(column, type=click.IntRange(1, 5)) for column in LABEL_COLUMNS]
+        rationale = typer.prompt("rationale (one sentence)")
+        append_label(path, [dataset, item_id, *scores, rationale])
 
 
 def _parameters(args: list[str]) -> dict[str, Any]:
