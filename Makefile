@@ -16,7 +16,6 @@ export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=O
 export EXPECTED_HARM_CACHE_DIR ?= $(CURDIR)/data/cache
 # Offline datasets: the read-only mirror beside the checkout, when there is one.
 export EXPECTED_HARM_DATA_MIRROR ?= $(abspath $(CURDIR)/../shared/datasets)
-export MPLBACKEND := Agg
 
 .PHONY: install book test bench browser mathjax clean
 

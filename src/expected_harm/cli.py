@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -131,12 +132,12 @@ def run(
 
     Unknown sections or parameter names are refused with the list of valid ones.
     """
-    from expected_harm.sections import get_section, run_section
+    from expected_harm.sections import SectionError, get_section, run_section
 
     try:
         target = get_section(section)
         output = run_section(target, _parameters(ctx.args))
-    except ValueError as error:
+    except (ValueError, SectionError) as error:
         _fail(str(error))
     typer.echo(f"wrote {output}")
 
@@ -149,14 +150,19 @@ def book(
 ) -> None:
     """Run every section on its defaults (embedded models, offline), then build the HTML book."""
     from expected_harm.paths import project_root
-    from expected_harm.sections import SECTIONS, run_section
+    from expected_harm.sections import SECTIONS, SectionError, run_section
 
     if not skip_run:
         for section in SECTIONS.values():
             typer.echo(f"running {section.name} ...")
-            run_section(section)
+            try:
+                run_section(section)
+            except SectionError as error:
+                _fail(str(error))
     root = project_root()
-    command = [sys.executable, "-m", "jupyter_book", "build", str(root), "--warningiserror"]
+    # the jupyter-book script installed beside this interpreter (the package has no __main__)
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = [str(jupyter_book), "build", str(root), "--warningiserror"]
     completed = subprocess.run(command, cwd=root)
     if completed.returncode:
         raise typer.Exit(code=completed.returncode)

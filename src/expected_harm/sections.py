@@ -9,6 +9,10 @@ from typing import Any
 from expected_harm.paths import project_root
 
 
+class SectionError(RuntimeError):
+    """A section's notebook raised while it ran; the message names the cell and the error."""
+
+
 @dataclass(frozen=True)
 class Section:
     """One executable page of the book."""
@@ -70,12 +74,18 @@ def run_section(section: Section, parameters: dict[str, Any] | None = None) -> P
             f"its parameters are: {', '.join(known) or '(none)'}"
         )
     section.output.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(section.source),
-        str(section.output),
-        parameters=parameters,
-        cwd=str(section.source.parent),
-        kernel_name="python3",
-        progress_bar=False,
-    )
+    try:
+        papermill.execute_notebook(
+            str(section.source),
+            str(section.output),
+            parameters=parameters,
+            cwd=str(section.source.parent),
+            kernel_name="python3",
+            progress_bar=False,
+        )
+    except papermill.PapermillExecutionError as error:
+        raise SectionError(
+            f"section {section.name!r} failed in cell {error.exec_count}: {error.ename}: "
+            f"{error.evalue}\nthe executed notebook, with the full traceback, is {section.output}"
+        ) from None
     return section.output

@@ -1,0 +1,245 @@
+"""One look for every figure in the book: style, colours, names, and provenance captions.
+
+Every page calls :func:`set_style` once, draws with the shared palettes, and ends each figure with
+:func:`add_provenance`, so that a reader can always tell what produced a figure (which models, which
+judge, which data, how many items) even when the figure is copied out of the book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+from expected_harm.harm import DEFAULT_LIKELIHOOD, LIKELIHOODS, describe_likelihood, likelihood
+
+#: Display names of the Pr(execution | cost) functions.
+LIKELIHOOD_LABELS: dict[str, str] = {
+    "exponential": "Exponential decay",
+    "linear": "Linear",
+    "logistic": "Logistic threshold",
+    "constant": "Constant (severity only)",
+}
+
+#: One colour per likelihood function, the same on every page. Colour-blind safe (seaborn
+#: "colorblind"); the severity-only baseline is grey because it is the status quo, not a model.
+LIKELIHOOD_PALETTE: dict[str, str] = {
+    "exponential": sns.color_palette("colorblind")[0],
+    "linear": sns.color_palette("colorblind")[1],
+    "logistic": sns.color_palette("colorblind")[2],
+    "constant": "0.55",
+}
+
+#: Display names of the dataset groups of the registry.
+GROUP_LABELS: dict[str, str] = {
+    "benchmark": "Benchmark",
+    "real_world": "Real world",
+    "jailbreak_template": "Jailbreak template",
+    "training": "Safety training",
+}
+
+#: One colour per dataset group; benchmark vs real world is the comparison the book returns to most.
+GROUP_PALETTE: dict[str, str] = {
+    "benchmark": sns.color_palette("colorblind")[3],
+    "real_world": sns.color_palette("colorblind")[4],
+    "jailbreak_template": sns.color_palette("colorblind")[7],
+    "training": sns.color_palette("colorblind")[5],
+}
+
+#: Colour for the paper's own numbers, drawn as reference lines beside ours.
+PAPER_COLOR = "0.2"
+
+
+def set_style() -> None:
+    """Apply the book's seaborn theme and matplotlib settings.
+
+    Saves tightly so that provenance captions placed under the axes are kept in the image.
+    """
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font_scale=1.0)
+    plt.rcParams.update(
+        {
+            "figure.figsize": (7.0, 4.2),
+            "figure.dpi": 110,
+            "savefig.dpi": 150,
+            "savefig.bbox": "tight",
+            "axes.titleweight": "bold",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "legend.frameon": False,
+        }
+    )
+
+
+def provenance_text(
+    *,
+    source: str | None = None,
+    models: Iterable[str] | str | None = None,
+    judge: str | None = None,
+    dataset: Iterable[str] | str | None = None,
+    n: int | None = None,
+    parameters: str | None = None,
+) -> str:
+    """One line saying what produced a figure, e.g. ``"Models: a, b · Judge: j · n = 120"``.
+
+    Args:
+        source: What kind of result it is, e.g. ``"analytic"`` or ``"paper, Table 2"``.
+        models: Target model spec(s).
+        judge: Judge model spec and template.
+        dataset: Dataset name(s).
+        n: Number of items behind the figure.
+        parameters: Settings that shape the figure, e.g. the likelihood function.
+
+    Returns:
+        The parts that were given, joined by " · ".
+
+    Raises:
+        ValueError: If nothing at all was given (a figure must say where it comes from).
+    """
+
+    def joined(value: Iterable[str] | str) -> str:
+        return value if isinstance(value, str) else ", ".join(value)
+
+    parts = [
+        f"Source: {source}" if source else None,
+        f"Models: {joined(models)}" if models else None,
+        f"Judge: {judge}" if judge else None,
+        f"Data: {joined(dataset)}" if dataset else None,
+        f"n = {n:,}" if n is not None else None,
+        f"Parameters: {parameters}" if parameters else None,
+    ]
+    text = " · ".join(p for p in parts if p)
+    if not text:
+        raise ValueError("a provenance caption needs at least one of source, models, judge, "
+                         "dataset, n, parameters")
+    return text
+
+
+def add_provenance(target: Figure | Axes, **provenance: object) -> Text:
+    """Write :func:`provenance_text` in small grey type under a figure.
+
+    Args:
+        target: An axes, or a figure (the caption then goes under its lowest axes).
+        **provenance: Keyword arguments of :func:`provenance_text`.
+
+    Returns:
+        The caption's text artist. It hangs just below the x-axis label, wherever tick labels and
+        label end up, and starts at the figure's left edge; inline notebook output and
+        ``savefig`` (with :func:`set_style`'s tight bounding box) include it.
+
+    Raises:
+        ValueError: If the figure has no axes to hang the caption under.
+    """
+    if isinstance(target, Figure):
+        if not target.axes:
+            raise ValueError("add_provenance needs a figure with at least one axes")
+        target = min(target.axes, key=lambda axes: axes.get_position().y0)
+    return target.annotate(
+        provenance_text(**provenance),  # type: ignore[arg-type]
+        xy=(0.01, 0.0),
+        xycoords=("figure fraction", target.xaxis.label),
+        xytext=(0, -6),
+        textcoords="offset points",
+        ha="left", va="top", fontsize=8, color="0.35",
+    )
+
+
+def likelihood_curves(
+    names: Iterable[str] | None = None,
+    params: Mapping[str, Mapping[str, float]] | None = None,
+    n_points: int = 161,
+) -> pd.DataFrame:
+    """Pr(execution | cost) on a fine grid of costs, one row per (function, cost).
+
+    Args:
+        names: Functions to include; all of :data:`~expected_harm.harm.LIKELIHOODS` by default.
+        params: Parameter overrides per function name.
+        n_points: Grid size over [1, 5].
+
+    Returns:
+        A tidy frame with columns ``likelihood``, ``cost``, ``probability``.
+    """
+    names = list(names or LIKELIHOODS)
+    params = dict(params or {})
+    cost = np.linspace(1.0, 5.0, n_points)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "likelihood": name,
+                    "cost": cost,
+                    "probability": likelihood(name, **params.get(name, {}))(cost),
+                }
+            )
+            for name in names
+        ],
+        ignore_index=True,
+    )
+
+
+def plot_likelihoods(
+    ax: Axes | None = None,
+    *,
+    names: Iterable[str] | None = None,
+    params: Mapping[str, Mapping[str, float]] | None = None,
+    highlight: str = DEFAULT_LIKELIHOOD,
+    caption: bool = True,
+) -> Axes:
+    """Draw the Pr(execution | cost) family: cost 1..5 on x, probability on y, one line each.
+
+    The highlighted function (the default) is drawn thicker and labelled "(default)"; markers sit on
+    the integer costs that ratings actually take.
+
+    Args:
+        ax: Axes to draw on; a new figure if None.
+        names: Functions to draw; all of them by default.
+        params: Parameter overrides per function name, as in :func:`likelihood_curves`.
+        highlight: Function to emphasise.
+        caption: Add a provenance caption naming every function's parameters.
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots()
+    params = dict(params or {})
+    curves = likelihood_curves(names, params)
+    names = list(dict.fromkeys(curves["likelihood"]))
+    if highlight not in names:
+        raise ValueError(f"highlight {highlight!r} is not among the plotted functions {names}")
+    for name in names:
+        curve = curves[curves["likelihood"] == name]
+        label = LIKELIHOOD_LABELS.get(name, name) + (" (default)" if name == highlight else "")
+        color = LIKELIHOOD_PALETTE.get(name)
+        sns.lineplot(
+            data=curve, x="cost", y="probability", ax=ax, color=color, label=label,
+            linewidth=3.2 if name == highlight else 1.6,
+            linestyle="--" if name == "constant" else "-",
+            zorder=3 if name == highlight else 2,
+        )
+        points = curve[np.isclose(curve["cost"] % 1, 0)]
+        sns.scatterplot(
+            data=points, x="cost", y="probability", ax=ax, color=color, s=36, zorder=4,
+            legend=False,
+        )
+    ax.set(
+        xlabel="Execution cost (1 = trivial … 5 = prohibitive)",
+        ylabel="Pr(execution | cost)",
+        xticks=[1, 2, 3, 4, 5],
+        xlim=(0.9, 5.1),
+        ylim=(0, 1.05),
+    )
+    # Outside the axes: every corner inside is crossed by some member of the family.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if caption:
+        add_provenance(
+            ax,
+            source="analytic functions",
+            parameters="; ".join(describe_likelihood(n, **params.get(n, {})) for n in names),
+        )
+    return ax

@@ -1,0 +1,240 @@
+"""The built book, checked the way a reader sees it: offline, in a real (headless) browser.
+
+Builds the book from the executed notebooks into a scratch folder (the repository's ``_build`` is
+left alone), then checks that no page loads anything from the internet and that Chromium renders the
+maths and the figure. Screenshots are left in the test's tmp folder for a person to look at.
+
+Chromium comes from the Debian package (``make browser``). Without it the browser tests skip
+locally but fail on CI (``CI`` set), where a skipped browser check would hide a broken book.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+
+from expected_harm.paths import project_root
+from expected_harm.sections import get_section, run_section
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--virtual-time-budget=10000",
+]
+REMOTE = re.compile(r"^(https?:)?//", re.IGNORECASE)
+# <link rel=...> values that make the browser fetch the target (rel="next" and the like don't).
+FETCHING_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch",
+                 "icon", "shortcut", "apple-touch-icon", "manifest"}
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    message = "headless Chromium is not installed (make browser)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _toc_without_missing_pages(toc: dict, root: Path) -> tuple[dict, list[str]]:
+    """Drop chapters whose page does not exist yet (a section not executed), naming them."""
+    missing = []
+    for part in toc.get("parts", []):
+        kept = []
+        for chapter in part.get("chapters", []):
+            stem = root / chapter["file"]
+            if any(stem.with_suffix(suffix).is_file() for suffix in (".md", ".ipynb")):
+                kept.append(chapter)
+            else:
+                missing.append(chapter["file"])
+        part["chapters"] = kept
+    toc["parts"] = [part for part in toc.get("parts", []) if part["chapters"]]
+    return toc, missing
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Execute the framework section, then build every page that exists into a scratch copy."""
+    root = project_root()
+    if not (root / "book" / "_static" / "mathjax" / "tex-chtml.js").is_file():
+        pytest.fail("MathJax is not vendored: run `make mathjax` first")
+    run_section(get_section("framework"))
+
+    work = tmp_path_factory.mktemp("book")
+    shutil.copy(root / "_config.yml", work / "_config.yml")
+    toc, missing = _toc_without_missing_pages(yaml.safe_load((root / "_toc.yml").read_text()), root)
+    if missing:
+        print(f"building without pages not executed yet: {', '.join(missing)}")
+    (work / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
+    # MathJax is 24 MB: link the static folder instead of copying it; Sphinx copies what it needs.
+    shutil.copytree(root / "book", work / "book", ignore=shutil.ignore_patterns("_static"))
+    (work / "book" / "_static").symlink_to(root / "book" / "_static", target_is_directory=True)
+
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(work), "--warningiserror"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr}"
+    return work / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def served_book(built_book: Path) -> Iterator[str]:
+    """The built HTML on http://127.0.0.1:<free port>, as a reader's browser would fetch it."""
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(built_book))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _browse(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *extra, url]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def _dom(url: str, tmp_path: Path) -> str:
+    """The page's DOM after scripts ran; fails if the page itself fetched from another host.
+
+    Chromium's network log records every request with its initiator. Requests the page started
+    carry the page's origin; the browser's own housekeeping (update checks and the like) does not,
+    so it is left out rather than mistaken for the book reaching the internet.
+    """
+    netlog = tmp_path / "netlog.json"
+    result = _browse(url, tmp_path, "--dump-dom", f"--log-net-log={netlog}")
+    assert "</html>" in result.stdout, f"no page for {url}:\n{result.stderr[-2000:]}"
+    log = json.loads(netlog.read_text(encoding="utf-8"))
+    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    origin = url.split("/book/")[0]
+    requested = [
+        event["params"]["url"]
+        for event in log["events"]
+        if event["type"] == start_job and event.get("params", {}).get("initiator") == origin
+    ]
+    assert requested, "the network log recorded no requests from the page"
+    elsewhere = sorted({u for u in requested if not u.startswith(origin + "/")})
+    assert not elsewhere, f"{url} fetched from other hosts: {elsewhere}"
+    return result.stdout
+
+
+def _screenshot(url: str, path: Path) -> Path:
+    result = _browse(url, path.parent, "--window-size=1280,6000", f"--screenshot={path}")
+    assert path.is_file() and path.stat().st_size > 10_000, result.stderr[-2000:]
+    print(f"screenshot of {url}: {path}")
+    return path
+
+
+class _RemoteResources(HTMLParser):
+    """Collects everything in a page that would make a browser fetch from another host."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self._inline: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        rels = set(values.get("rel", "").lower().split())
+        fetched = {
+            "script": ["src"], "img": ["src", "srcset"], "iframe": ["src"], "source": ["src"],
+            "video": ["src", "poster"], "audio": ["src"], "embed": ["src"], "object": ["data"],
+            "link": ["href"] if rels & FETCHING_RELS else [],
+        }.get(tag, [])
+        remote = [a for a in fetched if REMOTE.match(values.get(a, ""))]
+        self.found += [f"<{tag} {a}={values[a]}>" for a in remote]
+        if tag in ("script", "style") and "src" not in values:
+            self._inline = tag
+
+    def handle_data(self, data: str) -> None:
+        # Inline scripts and styles must not name remote hosts either (a CDN URL in a config
+        # object is fetched as soon as the feature is used).
+        if self._inline and re.search(r"https?://", data):
+            self.found.append(f"inline <{self._inline}>: {data.strip()[:120]}")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._inline:
+            self._inline = None
+
+
+def test_built_pages_load_nothing_from_the_internet(built_book: Path):
+    offenders = {}
+    for page in built_book.rglob("*.html"):
+        parser = _RemoteResources()
+        parser.feed(page.read_text(encoding="utf-8"))
+        if parser.found:
+            offenders[str(page.relative_to(built_book))] = parser.found
+    for sheet in built_book.rglob("*.css"):
+        remote = re.findall(r"(?:@import\s+|url\()\s*['\"]?((?:https?:)?//[^'\")\s]+)",
+                            sheet.read_text(encoding="utf-8", errors="replace"))
+        if remote:
+            offenders[str(sheet.relative_to(built_book))] = remote
+    assert not offenders, json.dumps(offenders, indent=2)
+
+
+def test_pages_load_mathjax_from_the_vendored_copy(built_book: Path):
+    page = (built_book / "book" / "framework.html").read_text(encoding="utf-8")
+    assert re.search(r'<script[^>]+src="\.\./_static/mathjax/tex-chtml\.js', page)
+    assert (built_book / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+def test_framework_page_renders_maths_tables_and_the_figure(
+    built_book: Path, served_book: str, tmp_path: Path
+):
+    url = f"{served_book}/book/framework.html"
+    dom = _dom(url, tmp_path)
+
+    # MathJax replaced the TeX source with rendered containers: four labelled displays at least.
+    assert len(re.findall(r"<mjx-container[^>]*display=\"true\"", dom)) >= 4
+    assert "<mjx-merror" not in dom, "MathJax reported a TeX error"
+    # Scale tables come from the package's YAML, not from text typed into the notebook.
+    assert "Prohibitive" in dom and "Catastrophic" in dom and "legal exposure" in dom
+    # The likelihood figure is an image that the server actually has, with its numbered caption.
+    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
+    assert images, "no figure image on the framework page"
+    for src in images:
+        assert (built_book / "book" / src).resolve().is_file(), f"missing image {src}"
+    assert "Fig. 1.1" in dom
+
+    _screenshot(url, tmp_path / "framework.png")
+
+
+def test_intro_page_renders_with_findings_and_references(
+    built_book: Path, served_book: str, tmp_path: Path
+):
+    url = f"{served_book}/book/intro.html"
+    dom = _dom(url, tmp_path)
+    assert "What this book reproduces" in dom
+    assert "paper: mean cost 1.35" in dom
+    assert "Refusal in language models is mediated by a single direction" in dom
+    _screenshot(url, tmp_path / "intro.png")
