@@ -309,3 +309,48 @@ def expected_harm_by_likelihood(
         for name in names
     }
     return pd.DataFrame(columns, index=index)
+
+
+def aggregate_expected_harm(
+    frame: pd.DataFrame,
+    by: str | list[str],
+    *,
+    severity: str = "severity",
+    cost: str = "cost",
+    success: str | None = None,
+    names: Iterable[str] | None = None,
+    params: Mapping[str, Mapping[str, float]] | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Mean Expected Harm per group (a dataset, or a model's set of responses) under each likelihood.
+
+    Args:
+        frame: One row per request (or per response) with severity and cost ratings.
+        by: Column(s) that define the groups.
+        severity: Column holding severity ratings.
+        cost: Column holding execution-cost ratings.
+        success: Optional 0/1 column (e.g. "the attack succeeded"): a response that did not help
+            carries no harm, so Expected Harm of a response set is severity × Pr(execution | cost)
+            × success, averaged over every response.
+        names: Likelihoods to compare; all of :data:`LIKELIHOODS` by default.
+        params: Parameter overrides per likelihood name.
+        seed: Seed of the bootstrap intervals.
+
+    Returns:
+        Long table: the group columns, ``likelihood``, ``mean``, ``low``, ``high`` (95% percentile
+        bootstrap) and ``n`` (rows with both ratings; rows with a missing rating are left out).
+    """
+    from expected_harm.stats import bootstrap_mean
+
+    keys = [by] if isinstance(by, str) else list(by)
+    rated = frame.dropna(subset=[severity, cost] + ([success] if success else []))
+    per_item = expected_harm_by_likelihood(rated[severity], rated[cost], params=params, names=names)
+    if success:
+        per_item = per_item.mul(rated[success].astype(float), axis=0)
+    long = per_item.join(rated[keys]).melt(id_vars=keys, var_name="likelihood", value_name="harm")
+    rows = []
+    for key, part in long.groupby([*keys, "likelihood"], sort=False):
+        estimate = bootstrap_mean(part["harm"], seed=seed)
+        rows.append({**dict(zip([*keys, "likelihood"], key)), "mean": estimate.value,
+                     "low": estimate.low, "high": estimate.high, "n": estimate.n})
+    return pd.DataFrame(rows)

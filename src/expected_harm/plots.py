@@ -243,3 +243,83 @@ def plot_likelihoods(
             parameters="; ".join(describe_likelihood(n, **params.get(n, {})) for n in names),
         )
     return ax
+
+
+#: Sequential colours for the five levels of a scale (light = low, dark = high).
+LEVEL_PALETTE = sns.color_palette("rocket_r", 5)
+
+
+def plot_level_shares(shares: pd.DataFrame, ax: Axes | None = None, *, title: str = "",
+                      xlabel: str = "share of prompts") -> Axes:
+    """Stacked horizontal bars: the share of each level 1–5 per row of ``shares``.
+
+    Args:
+        shares: One row per dataset, columns 1–5, rows summing to 1 (``threats.level_shares``).
+        ax: Axes to draw on (a new figure by default).
+        title: Axes title.
+        xlabel: Label of the x axis.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.0, 0.45 * len(shares) + 1.2))
+    left = np.zeros(len(shares))
+    for level, color in zip(shares.columns, LEVEL_PALETTE):
+        ax.barh(shares.index, shares[level], left=left, color=color, label=str(level))
+        left += shares[level].to_numpy()
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(title="level", ncols=5, loc="lower center", bbox_to_anchor=(0.5, 1.0 if not title else 1.08),
+              handlelength=1.0, columnspacing=0.8)
+    ax.grid(axis="y", visible=False)
+    return ax
+
+
+def plot_group_means(means: pd.DataFrame, ax: Axes | None = None, *, by: str = "group",
+                     references: Mapping[str, float] | None = None, xlabel: str = "mean") -> Axes:
+    """Dots with 95% intervals per group (``threats.group_means``), and labelled paper references.
+
+    Args:
+        means: Columns ``by``, ``mean``, ``low``, ``high``, ``n``.
+        ax: Axes to draw on.
+        by: The grouping column; groups of the registry get the book's group colours.
+        references: Paper values to draw as dashed vertical lines, label → value. They are the
+            paper's numbers, never ours, and the legend says so.
+        xlabel: Label of the x axis.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.0, 0.5 * len(means) + 1.5))
+    labels = [GROUP_LABELS.get(str(g), str(g)) for g in means[by]]
+    colors = [GROUP_PALETTE.get(str(g), "0.3") for g in means[by]]
+    y = np.arange(len(means))
+    ax.errorbar(means["mean"], y, xerr=[means["mean"] - means["low"], means["high"] - means["mean"]],
+                fmt="none", ecolor="0.4", capsize=3)
+    ax.scatter(means["mean"], y, c=colors, s=60, zorder=3)
+    ax.set_yticks(y, [f"{lab} (n={n})" for lab, n in zip(labels, means["n"])])
+    for i, (label, value) in enumerate((references or {}).items()):
+        ax.axvline(value, color=PAPER_COLOR, linestyle=(0, (4, 2 + 2 * i)), linewidth=1,
+                   label=f"paper: {label} = {value:g}")
+    if references:
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize="small")
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="y", visible=False)
+    return ax
+
+
+def plot_cost_severity_heatmaps(frame: pd.DataFrame, *, by: str = "group", cost: str = "cost",
+                                severity: str = "severity") -> Figure:
+    """One heatmap per group: share of prompts in each (cost, severity) cell."""
+    groups = [g for g in GROUP_LABELS if g in set(frame[by])] or sorted(frame[by].unique())
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.9), sharey=True,
+                             squeeze=False)
+    for ax, group in zip(axes[0], groups):
+        part = frame[frame[by] == group]
+        table = pd.crosstab(part[severity].astype(int), part[cost].astype(int))
+        table = table.reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5], fill_value=0)
+        sns.heatmap(table / len(part), ax=ax, vmin=0, vmax=0.5, cmap="rocket_r", annot=True, fmt=".0%",
+                    cbar=False, annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white")
+        ax.set_title(f"{GROUP_LABELS.get(group, group)} (n={len(part)})")
+        ax.set_xlabel("execution cost")
+        ax.set_ylabel("severity" if ax is axes[0][0] else "")
+    return fig

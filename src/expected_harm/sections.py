@@ -35,6 +35,7 @@ SECTIONS: dict[str, Section] = {
     for s in (
         Section("framework", "framework", "The Expected Harm framework"),
         Section("datasets", "datasets", "Datasets"),
+        Section("threat_distribution", "01_threat_distribution", "Threat distribution"),
     )
 }
 
@@ -57,11 +58,19 @@ def notebook_parameters(section: Section) -> dict[str, Any]:
     return {name: spec["default"] for name, spec in inspected.items()}
 
 
-def run_section(section: Section, parameters: dict[str, Any] | None = None) -> Path:
-    """Execute a section's notebook with papermill into ``book/`` and return the executed copy.
+def run_section(
+    section: Section, parameters: dict[str, Any] | None = None, output: Path | None = None
+) -> Path:
+    """Execute a section's notebook with papermill and return the executed copy.
 
     Unknown parameter names are refused before anything runs, so a typo never silently falls
     back to a default.
+
+    Args:
+        section: The section to run.
+        parameters: Values for the notebook's ``parameters`` cell.
+        output: Where to write the executed notebook; ``book/<notebook>.ipynb`` by default,
+            which is what the book renders.
     """
     import papermill
 
@@ -73,11 +82,12 @@ def run_section(section: Section, parameters: dict[str, Any] | None = None) -> P
             f"section {section.name!r} has no parameter(s) {', '.join(unknown)}; "
             f"its parameters are: {', '.join(known) or '(none)'}"
         )
-    section.output.parent.mkdir(parents=True, exist_ok=True)
+    output = output or section.output
+    output.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(
             str(section.source),
-            str(section.output),
+            str(output),
             parameters=parameters,
             cwd=str(section.source.parent),
             kernel_name="python3",
@@ -86,6 +96,6 @@ def run_section(section: Section, parameters: dict[str, Any] | None = None) -> P
     except papermill.PapermillExecutionError as error:
         raise SectionError(
             f"section {section.name!r} failed in cell {error.exec_count}: {error.ename}: "
-            f"{error.evalue}\nthe executed notebook, with the full traceback, is {section.output}"
+            f"{error.evalue}\nthe executed notebook, with the full traceback, is {output}"
         ) from None
-    return section.output
+    return output

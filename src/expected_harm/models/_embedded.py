@@ -114,6 +114,11 @@ class EmbeddedChatModel(ChatModel):
                 stop=list(config.stop) or None,
                 logprobs=config.logprobs,
                 top_logprobs=config.top_logprobs if config.logprobs else None,
+                response_format=(
+                    {"type": "json_object", "schema": dict(config.response_schema)}
+                    if config.response_schema
+                    else None
+                ),
             )
         choice = response["choices"][0]
         usage = response.get("usage") or {}

@@ -100,6 +100,11 @@ class OpenAIChatModel(ChatModel):
             request["seed"] = config.seed
         if config.stop:
             request["stop"] = list(config.stop)
+        if config.response_schema:
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": dict(config.response_schema)},
+            }
         if config.logprobs:
             request["logprobs"] = True
             if config.top_logprobs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from collections.abc import Mapping
 from typing import Any
 
 Message = dict[str, str]
@@ -35,6 +36,9 @@ class GenerateConfig:
         logprobs: Ask for per-token log-probabilities where the backend offers them.
         top_logprobs: How many alternatives to return per token (with ``logprobs``).
         stop: Strings that end generation.
+        response_schema: A JSON schema the answer must follow. Backends that can constrain
+            decoding (llama.cpp grammars, OpenAI structured outputs) enforce it; others ignore it,
+            and the caller's parser decides (``unparsed`` when the answer does not fit).
     """
 
     max_tokens: int = 256
@@ -44,6 +48,7 @@ class GenerateConfig:
     logprobs: bool = False
     top_logprobs: int = 0
     stop: tuple[str, ...] = ()
+    response_schema: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1:

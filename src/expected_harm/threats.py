@@ -1,0 +1,84 @@
+"""The threat-distribution analysis: how costly and how severe are benchmark vs real-world prompts?
+
+Joins the reference annotations with the dataset registry's groups, runs a configured rater on
+the same items, and summarises both. The notebook ``01_threat_distribution`` calls these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from expected_harm.annotations import ANNOTATED_SETS, load_labels, load_sample
+from expected_harm.stats import Estimate, bootstrap_mean, bootstrap_ratio_of_means
+
+GROUP_ORDER = ("benchmark", "real_world")
+
+
+def _group_of(spec: str) -> str:
+    from expected_harm.datasets import get_dataset
+
+    return get_dataset(spec.split(":")[0]).group
+
+
+def reference_labels(sets: Sequence[str] = ANNOTATED_SETS) -> pd.DataFrame:
+    """Reference labels of the chosen sets, with each set's group (``benchmark``/``real_world``)."""
+    unknown = sorted(set(sets) - set(ANNOTATED_SETS))
+    if unknown:
+        raise ValueError(
+            f"no reference labels for {', '.join(unknown)}; annotated sets: {', '.join(ANNOTATED_SETS)}"
+        )
+    labels = load_labels()
+    labels = labels[labels["dataset"].isin(sets)].copy()
+    labels["group"] = labels["dataset"].map(_group_of)
+    return labels.reset_index(drop=True)
+
+
+def rater_items(sets: Sequence[str], per_set: int, seed: int) -> pd.DataFrame:
+    """The first ``per_set`` items of each set's reference sample, in a seeded random order, with prompts."""
+    from expected_harm.datasets import load
+
+    if per_set < 1:
+        raise ValueError(f"per_set must be at least 1, got {per_set}")
+    sample = load_sample()
+    parts = []
+    for spec in sets:
+        items = sample[sample["dataset"] == spec].sample(frac=1.0, random_state=seed).head(per_set)
+        prompts = load(spec).set_index("item_id")["prompt"]
+        parts.append(items.assign(prompt=items["item_id"].map(prompts).to_numpy()))
+    frame = pd.concat(parts, ignore_index=True)
+    frame["group"] = frame["dataset"].map(_group_of)
+    return frame[["dataset", "item_id", "group", "prompt"]]
+
+
+def rate_items(items: pd.DataFrame, rater_spec: str, *, progress: bool = True) -> pd.DataFrame:
+    """Rate items with a model; the result keeps ids and group, drops the prompt text."""
+    from expected_harm.models import get_model
+    from expected_harm.rating import Rater
+
+    ratings = Rater(get_model(rater_spec)).rate(items["prompt"].tolist(), progress=progress)
+    return pd.concat([items.drop(columns="prompt").reset_index(drop=True), ratings], axis=1)
+
+
+def group_means(frame: pd.DataFrame, column: str, by: str = "group") -> pd.DataFrame:
+    """Mean of ``column`` per group with a 95% bootstrap interval."""
+    rows = []
+    for key, part in frame.groupby(by, sort=True):
+        estimate = bootstrap_mean(part[column])
+        rows.append({by: key, "mean": estimate.value, "low": estimate.low, "high": estimate.high,
+                     "n": estimate.n})
+    return pd.DataFrame(rows)
+
+
+def cost_ratio(frame: pd.DataFrame, column: str = "cost") -> Estimate:
+    """How many times costlier benchmark prompts are than real-world ones (bootstrap 95% CI)."""
+    benchmark = frame.loc[frame["group"] == "benchmark", column]
+    real_world = frame.loc[frame["group"] == "real_world", column]
+    return bootstrap_ratio_of_means(benchmark, real_world)
+
+
+def level_shares(frame: pd.DataFrame, column: str, by: str = "dataset") -> pd.DataFrame:
+    """Share of items at each level 1–5 of ``column`` within each ``by`` group (rows sum to 1)."""
+    counts = pd.crosstab(frame[by], frame[column].astype(int)).reindex(columns=[1, 2, 3, 4, 5], fill_value=0)
+    return counts.div(counts.sum(axis=1), axis=0)

@@ -1,0 +1,47 @@
+"""Every section notebook runs end to end with small parameters (papermill smoke runs)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from expected_harm.sections import SECTIONS, SectionError, get_section, notebook_parameters, run_section
+
+pytestmark = pytest.mark.integration
+
+
+def outputs_text(path) -> str:
+    notebook = json.loads(path.read_text())
+    parts = []
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            parts.append(json.dumps(output.get("data", {})) + "".join(output.get("text", "")))
+    return "\n".join(parts)
+
+
+def test_every_section_declares_a_parameters_cell() -> None:
+    for section in SECTIONS.values():
+        assert section.source.is_file(), section.source
+        notebook_parameters(section)  # raises if the notebook has no readable parameters cell
+
+
+def test_threat_distribution_smoke_run(tmp_path) -> None:
+    output = run_section(
+        get_section("threat_distribution"),
+        {"per_set": 1, "seed": 3, "likelihood": "logistic"},
+        output=tmp_path / "threat_distribution.ipynb",
+    )
+    text = outputs_text(output)
+    assert "embedded:smollm2-135m" in text  # the rater is named next to its numbers
+    assert "scales 1.0 / rater 1.0" in text  # and so is the rubric
+    assert "Traceback" not in text
+
+
+def test_a_failing_section_names_the_cell_and_the_error(tmp_path) -> None:
+    with pytest.raises(SectionError, match=r"failed in cell \d+: ValueError: unknown likelihood"):
+        run_section(
+            get_section("threat_distribution"),
+            {"likelihood": "cubic"},
+            output=tmp_path / "broken.ipynb",
+        )
