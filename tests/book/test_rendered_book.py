@@ -24,10 +24,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import yaml
 
 from expected_harm.paths import project_root
-from expected_harm.sections import get_section, run_section
+from expected_harm.sections import SECTIONS, run_section
 
 pytestmark = pytest.mark.integration
 
@@ -59,39 +58,30 @@ def _chromium() -> str:
     pytest.skip(message)
 
 
-def _toc_without_missing_pages(toc: dict, root: Path) -> tuple[dict, list[str]]:
-    """Drop chapters whose page does not exist yet (a section not executed), naming them."""
-    missing = []
-    for part in toc.get("parts", []):
-        kept = []
-        for chapter in part.get("chapters", []):
-            stem = root / chapter["file"]
-            if any(stem.with_suffix(suffix).is_file() for suffix in (".md", ".ipynb")):
-                kept.append(chapter)
-            else:
-                missing.append(chapter["file"])
-        part["chapters"] = kept
-    toc["parts"] = [part for part in toc.get("parts", []) if part["chapters"]]
-    return toc, missing
+#: Small parameters so that every section runs in seconds; the page layout is the same.
+SMOKE_PARAMETERS: dict[str, dict[str, object]] = {"threat_distribution": {"per_set": 1}}
 
 
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Execute the framework section, then build every page that exists into a scratch copy."""
+    """Execute every section into a scratch copy of the book, then build it (``--warningiserror``).
+
+    The repository's ``book/`` and ``_build`` are left alone.
+    """
     root = project_root()
     if not (root / "book" / "_static" / "mathjax" / "tex-chtml.js").is_file():
         pytest.fail("MathJax is not vendored: run `make mathjax` first")
-    run_section(get_section("framework"))
-
     work = tmp_path_factory.mktemp("book")
-    shutil.copy(root / "_config.yml", work / "_config.yml")
-    toc, missing = _toc_without_missing_pages(yaml.safe_load((root / "_toc.yml").read_text()), root)
-    if missing:
-        print(f"building without pages not executed yet: {', '.join(missing)}")
-    (work / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(root / name, work / name)
     # MathJax is 24 MB: link the static folder instead of copying it; Sphinx copies what it needs.
-    shutil.copytree(root / "book", work / "book", ignore=shutil.ignore_patterns("_static"))
+    shutil.copytree(root / "book", work / "book", ignore=shutil.ignore_patterns("_static", "*.ipynb"))
     (work / "book" / "_static").symlink_to(root / "book" / "_static", target_is_directory=True)
+    # The annotation page includes the protocol from data/; give the scratch copy the same path.
+    (work / "data").symlink_to(root / "data", target_is_directory=True)
+    for section in SECTIONS.values():
+        run_section(section, SMOKE_PARAMETERS.get(section.name),
+                    output=work / "book" / f"{section.notebook}.ipynb")
 
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run(
@@ -238,3 +228,22 @@ def test_intro_page_renders_with_findings_and_references(
     assert "paper: mean cost 1.35" in dom
     assert "Refusal in language models is mediated by a single direction" in dom
     _screenshot(url, tmp_path / "intro.png")
+
+
+def test_threat_distribution_page_shows_figures_but_no_prompt_text(
+    built_book: Path, served_book: str, tmp_path: Path
+):
+    from expected_harm.threats import rater_items
+
+    url = f"{served_book}/book/01_threat_distribution.html"
+    dom = _dom(url, tmp_path)
+    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
+    assert len(images) >= 5, f"expected the section's figures, found {len(images)}"
+    for src in images:
+        assert (built_book / "book" / src).resolve().is_file(), f"missing image {src}"
+    assert "paper (reference only)" in dom and "embedded:smollm2-135m" in dom
+    # the rated prompts are harmful: none of their text may reach the page
+    rated = rater_items(["advbench", "lmsys_tet", "toxicchat:toxic"], 1, seed=0)
+    for prompt in rated["prompt"]:
+        assert " ".join(prompt.split())[:50] not in " ".join(dom.split())
+    _screenshot(url, tmp_path / "threat_distribution.png")
