@@ -92,6 +92,9 @@ def run_section(
             cwd=str(section.source.parent),
             kernel_name="python3",
             progress_bar=False,
+            # The kernel's own start-up log (e.g. ipykernel's note on local TCP transport) is
+            # noise here; cell output and errors are unaffected.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except papermill.PapermillExecutionError as error:
         raise SectionError(
