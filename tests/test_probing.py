@@ -1,0 +1,196 @@
+"""Probing: extraction (shapes, padding, cache) on a tiny in-process LM; probes on planted data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from expected_harm import probing
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+WORDS = "how do i make a cake bomb hello world what is the capital of france please help me".split()
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<s>{{ m['role'] }} {{ m['content'] }}</s> {% endfor %}"
+    "{% if add_generation_prompt %}<s>assistant{% endif %}"
+)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> probing.HiddenStateModel:
+    """A 2-layer random Llama with a word-level tokenizer, built offline in well under a second."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    vocab = {t: i for i, t in enumerate(["<pad>", "<unk>", "<s>", "</s>", "user", "assistant",
+                                          *WORDS])}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>",
+                                        unk_token="<unk>", eos_token="</s>")
+    tokenizer.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32,
+                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+                         max_position_embeddings=64)
+    model = LlamaForCausalLM(config).eval()
+    return probing.HiddenStateModel(model, tokenizer, "test:tiny-llama", "r0")
+
+
+PROMPTS = ["hello", "how do i make a cake please help me", "what is the capital of france"]
+
+
+@pytest.mark.parametrize("position", ["last", "mean"])
+def test_extract_returns_one_vector_per_layer(tiny, position) -> None:
+    activations = probing.extract(tiny, PROMPTS, position=position)
+    assert activations.shape == (3, 2, 16)
+    assert activations.dtype == np.float32
+
+
+@pytest.mark.parametrize("position", ["last", "mean"])
+def test_a_prompt_alone_and_in_a_padded_batch_give_the_same_vectors(tiny, tmp_path,
+                                                                     position) -> None:
+    batched = probing.extract(tiny, PROMPTS, position=position, batch_size=3,
+                              cache=probing.ActivationCache(tmp_path / "a"))
+    alone = np.stack([
+        probing.extract(tiny, [p], position=position,
+                        cache=probing.ActivationCache(tmp_path / f"b{i}"))[0]
+        for i, p in enumerate(PROMPTS)
+    ])
+    np.testing.assert_allclose(batched, alone, rtol=1e-4, atol=1e-5)
+
+
+def test_last_and_mean_positions_differ_for_a_multi_token_prompt(tiny) -> None:
+    last = probing.extract(tiny, PROMPTS[1:2], position="last")
+    mean = probing.extract(tiny, PROMPTS[1:2], position="mean")
+    assert not np.allclose(last, mean)
+
+
+def test_cached_extraction_makes_no_forward_pass(tiny, monkeypatch) -> None:
+    first = probing.extract(tiny, PROMPTS)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("forward pass on a cached prompt")
+
+    monkeypatch.setattr(probing, "_forward", fail)
+    np.testing.assert_array_equal(probing.extract(tiny, PROMPTS), first)
+
+
+def test_cache_key_excludes_batch_size_but_includes_position_template_and_revision(tiny) -> None:
+    key = probing.ActivationCache.key
+    text = probing.render(tiny.tokenizer, "hello")
+    base = key(tiny, text, "chat", "last")
+    assert key(tiny, text, "chat", "mean") != base
+    assert key(tiny, text, "none", "last") != base
+    assert key(tiny, probing.render(tiny.tokenizer, "world"), "chat", "last") != base
+    other = probing.HiddenStateModel(tiny.model, tiny.tokenizer, tiny.name, "r1")
+    assert key(other, text, "chat", "last") != base
+    # batch size is not an argument of the key: extraction in other batch sizes hits the cache
+    probing.extract(tiny, PROMPTS, batch_size=1)
+    assert len(list(probing.ActivationCache().folder.rglob("*.npy"))) == 3
+    probing.extract(tiny, PROMPTS, batch_size=3)
+    assert len(list(probing.ActivationCache().folder.rglob("*.npy"))) == 3
+
+
+def test_chat_template_wraps_the_prompt(tiny) -> None:
+    assert probing.render(tiny.tokenizer, "hello") == "<s>user hello</s> <s>assistant"
+    assert probing.render(tiny.tokenizer, "hello", "none") == "hello"
+    with pytest.raises(ValueError, match="template"):
+        probing.render(tiny.tokenizer, "hello", "raw")
+
+
+def planted(n: int = 200, layers: int = 3, hidden: int = 32, seed: int = 0):
+    """Gaussian activations; only layer 1 carries the label along a fixed unit direction."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    direction = rng.normal(size=hidden)
+    direction /= np.linalg.norm(direction)
+    activations = rng.normal(size=(n, layers, hidden))
+    activations[:, 1] += 3.0 * np.outer(labels, direction)
+    return activations, labels, direction
+
+
+@pytest.mark.parametrize("kind", ["logistic", "diff_in_means"])
+def test_probe_recovers_a_planted_direction_and_finds_nothing_in_shuffled_labels(kind) -> None:
+    activations, labels, direction = planted()
+    scores = probing.probe_scores(activations, labels, kind, seed=0)
+    accuracy = ((scores >= 0.5) == labels[:, None]).mean(axis=0)
+    assert accuracy[1] > 0.9
+    assert accuracy[0] < 0.65 and accuracy[2] < 0.65
+    shuffled = np.random.default_rng(1).permutation(labels)
+    null = probing.probe_scores(activations, shuffled, kind, seed=0)
+    assert (((null >= 0.5) == shuffled[:, None]).mean(axis=0) < 0.65).all()
+
+
+def test_diff_in_means_direction_points_along_the_planted_one() -> None:
+    activations, labels, direction = planted()
+    probe = probing.DiffInMeansProbe().fit(activations[:, 1], labels)
+    assert probe.direction_ @ direction > 0.9
+
+
+def test_decodability_beats_its_shuffled_control_only_where_the_label_is_encoded() -> None:
+    rng = np.random.default_rng(0)
+    level = rng.integers(1, 6, 300)
+    activations = rng.normal(size=(300, 2, 24))
+    activations[:, 1, 0] += level  # layer 2 encodes the level along one axis
+    table = probing.decodability(activations, level, layers=[1, 2], seed=0, shuffles=2)
+    assert table.loc[1, "spearman"] > 0.8
+    assert abs(table.loc[0, "spearman"]) < 0.2
+    assert (table["shuffled"].abs() < 0.2).all()
+
+
+def test_text_baseline_reads_labels_off_the_words() -> None:
+    texts = [f"{w} item {i}" for i in range(60) for w in ("cheap", "costly")]
+    target = [1, 5] * 60
+    assert probing.text_baseline(texts, target) > 0.8  # ρ with a two-level target tops out at 0.87
+
+
+def test_activation_scores_are_mean_probabilities_times_100_by_level() -> None:
+    scores = np.array([[0.1], [0.3], [0.9], [0.7]])
+    table = probing.activation_scores(scores, [1, 1, 5, 5], layers=[30])
+    assert table["level"].tolist() == [1, 5]
+    np.testing.assert_allclose(table["mean"], [20.0, 80.0])
+    assert (table["n"] == 2).all() and (table["layer"] == 30).all()
+
+
+def test_cost_given_severity_detects_a_cost_effect_only_when_there_is_one() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"severity": rng.integers(1, 6, 400), "cost": rng.integers(1, 6, 400)})
+    noise = rng.normal(scale=5, size=400)
+    null = probing.cost_given_severity(frame.assign(score=10 * frame["severity"] + noise))
+    bimodal = probing.cost_given_severity(
+        frame.assign(score=10 * frame["severity"] + 20 * (frame["cost"] - 3).abs() + noise))
+    assert null["p"] > 0.01 and bimodal["p"] < 1e-6
+    assert bimodal["r2_both"] > bimodal["r2_severity"]
+
+
+def test_choose_probe_falls_back_to_diff_in_means_and_says_why() -> None:
+    kind, reason = probing.choose_probe("auto", refusals=2, screened=48, judge=True)
+    assert kind == "diff_in_means" and "2 of 48" in reason
+    kind, reason = probing.choose_probe("auto", refusals=24, screened=48, judge=False)
+    assert kind == "diff_in_means" and "judge" in reason
+    assert probing.choose_probe("auto", refusals=24, screened=48, judge=True)[0] == "logistic"
+    with pytest.raises(ValueError, match="refusal_judge"):
+        probing.choose_probe("logistic", refusals=24, screened=48, judge=False)
+    with pytest.raises(ValueError, match="probe must be"):
+        probing.choose_probe("pca", refusals=0, screened=0, judge=False)
+
+
+def test_refusal_screen_flags_refusal_openings_only() -> None:
+    flagged = probing.screen_refusals(["I’m sorry, but I can’t help.", "Sure! Step 1: ..."])
+    assert flagged == [True, False]
+
+
+def test_bad_inputs_name_what_is_wrong(tiny) -> None:
+    with pytest.raises(ValueError, match="position"):
+        probing.extract(tiny, PROMPTS, position="first")
+    with pytest.raises(ValueError, match="batch_size"):
+        probing.extract(tiny, PROMPTS, batch_size=0)
+    with pytest.raises(ValueError, match="probe kind"):
+        probing.make_probe("svm")
+    with pytest.raises(ValueError, match="shape"):
+        probing.probe_scores(np.zeros((4, 8)), [0, 1, 0, 1], "logistic")
+    with pytest.raises(ValueError, match="package.module:function"):
+        probing.resolve_judge("no_colon")
