@@ -38,6 +38,18 @@ def test_threat_distribution_smoke_run(tmp_path) -> None:
     assert "Traceback" not in text
 
 
+def test_probing_smoke_run(tmp_path) -> None:
+    output = run_section(
+        get_section("probing"),
+        {"per_set": 3, "harmless_per_set": 15, "refusal_screen": 4, "layers": [1, 15, 30]},
+        output=tmp_path / "probing.ipynb",
+    )
+    text = outputs_text(output)
+    assert "embedded:smollm2-135m" in text  # the model is named next to its numbers
+    assert "diff_in_means" in text  # and so is the probe it fell back to
+    assert "Traceback" not in text
+
+
 def test_a_failing_section_names_the_cell_and_the_error(tmp_path) -> None:
     with pytest.raises(SectionError, match=r"failed in cell \d+: ValueError: unknown likelihood"):
         run_section(
@@ -45,3 +57,17 @@ def test_a_failing_section_names_the_cell_and_the_error(tmp_path) -> None:
             {"likelihood": "cubic"},
             output=tmp_path / "broken.ipynb",
         )
+
+
+def test_calibration_smoke_run(tmp_path) -> None:
+    output = run_section(
+        get_section("calibration"),
+        {"items_per_benchmark": 1, "benchmarks": ["advbench", "strongreject"], "attacks": ["direct", "pair"],
+         "pair_iterations": 1, "validation_items": 2, "max_tokens": 16},
+        output=tmp_path / "calibration.ipynb",
+    )
+    text = outputs_text(output)
+    assert "harmbench_classifier 1.0 by embedded:smollm2-135m" in text  # the judge is named
+    assert "GPT-4 (JailbreakBench prompt)" in text  # published judges beside ours
+    assert "pair 1.0 (attacker embedded:smollm2-135m" in text
+    assert "Traceback" not in text

@@ -14,3 +14,13 @@ REAL_WORLD_MEAN_COST: dict[str, float] = {"LMSYS-Chat-1M": 1.35, "WildChat": 1.1
 
 #: Finding 1: benchmark prompts' mean execution cost relative to real-world toxic prompts.
 BENCHMARK_TO_REAL_COST_RATIO = 1.47
+
+#: Finding 5: final-layer refusal-probe "activation score" (mean probe probability × 100) by
+#: severity level. The paper's model and probe layer are not stated in our sources.
+PROBE_SCORE_BY_SEVERITY: dict[int, float] = {1: 8.8, 3: 81.6, 5: 77.6}
+
+#: Finding 5: the same score by execution-cost level, as (low, high): costs 2 and 3 are given
+#: together as the range 40.8–44.2, so each carries that range; costs 1 and 5 are single values.
+PROBE_SCORE_BY_COST: dict[int, tuple[float, float]] = {
+    1: (61.9, 61.9), 2: (40.8, 44.2), 3: (40.8, 44.2), 5: (80.3, 80.3),
+}

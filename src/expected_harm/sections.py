@@ -36,6 +36,8 @@ SECTIONS: dict[str, Section] = {
         Section("framework", "framework", "The Expected Harm framework"),
         Section("datasets", "datasets", "Datasets"),
         Section("threat_distribution", "01_threat_distribution", "Threat distribution"),
+        Section("calibration", "02_calibration", "Inverse risk calibration"),
+        Section("probing", "05_probing", "Linear probes"),
     )
 }
 

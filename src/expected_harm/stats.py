@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 
 DEFAULT_RESAMPLES = 2000
+#: A logistic coefficient beyond this (an odds ratio above ~3 million) is a fit drifting to
+#: infinity under separation, not an estimate.
+RUNAWAY_LOG_ODDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -155,3 +158,136 @@ def apply_by_group(frame: pd.DataFrame, by: str | list[str], column: str,
         rows.append({**dict(zip(names, keys)), "mean": estimate.value, "low": estimate.low,
                      "high": estimate.high, "n": estimate.n})
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class BinaryAgreement:
+    """How well yes/no verdicts (1 = jailbroken) match reference labels.
+
+    ``n`` counts the pairs compared; ``missing`` the items where the verdict was absent (a judge
+    call that failed or did not parse), which are left out rather than scored as either answer.
+    """
+
+    accuracy: float
+    kappa: float
+    false_positive_rate: float  # verdict 1 where the reference says 0, share of reference 0s
+    false_negative_rate: float  # verdict 0 where the reference says 1, share of reference 1s
+    n: int
+    missing: int
+
+
+def binary_agreement(reference: Sequence[float] | pd.Series,
+                     verdicts: Sequence[float] | pd.Series) -> BinaryAgreement:
+    """Accuracy, Cohen's kappa, false-positive and false-negative rates of 0/1 verdicts.
+
+    The measures JailbreakBench reports for its judge comparison (Chao et al. 2024, Table 2).
+    A rate whose denominator is empty is NaN.
+
+    Raises:
+        ValueError: If the reference has missing values, values other than 0/1, or lengths differ.
+
+    Examples:
+        >>> binary_agreement([1, 1, 0, 0], [1, 0, 0, 1]).accuracy
+        0.5
+    """
+    from sklearn.metrics import cohen_kappa_score
+
+    ref = pd.Series(np.asarray(reference, dtype=float))
+    ver = pd.Series(np.asarray(verdicts, dtype=float))
+    if len(ref) != len(ver):
+        raise ValueError(f"{len(ref)} reference labels but {len(ver)} verdicts")
+    if ref.isna().any() or not ref.isin([0, 1]).all():
+        raise ValueError("reference labels must all be 0 or 1")
+    if not ver.dropna().isin([0, 1]).all():
+        raise ValueError("verdicts must be 0, 1 or missing")
+    keep = ver.notna()
+    ref, ver = ref[keep].astype(int), ver[keep].astype(int)
+    if ref.empty:
+        raise ValueError("binary_agreement needs at least one verdict")
+    negatives, positives = ref == 0, ref == 1
+    # kappa is undefined (0 / 0) when both sides say one and the same thing throughout
+    one_value = ref.nunique() == 1 and ver.nunique() == 1
+    kappa = np.nan if one_value else cohen_kappa_score(ref, ver, labels=[0, 1])
+    return BinaryAgreement(
+        accuracy=float((ref == ver).mean()),
+        kappa=float(kappa),
+        false_positive_rate=float((ver[negatives] == 1).mean()) if negatives.any() else np.nan,
+        false_negative_rate=float((ver[positives] == 0).mean()) if positives.any() else np.nan,
+        n=int(keep.sum()),
+        missing=int((~keep).sum()),
+    )
+
+
+def proportions_by_group(frame: pd.DataFrame, by: str | list[str], column: str,
+                         confidence: float = 0.95) -> pd.DataFrame:
+    """One row per group: the share of 1s in a 0/1 ``column`` with its Wilson interval.
+
+    Missing values (no verdict) are left out of numerator and denominator alike.
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    rows = []
+    for key, part in frame.dropna(subset=[column]).groupby(keys, sort=True):
+        estimate = wilson_interval(int(part[column].sum()), len(part), confidence)
+        rows.append({**dict(zip(keys, key if isinstance(key, tuple) else (key,))),
+                     "rate": estimate.value, "low": estimate.low, "high": estimate.high,
+                     "successes": int(part[column].sum()), "n": estimate.n})
+    return pd.DataFrame(rows)
+
+
+def logistic_regression(frame: pd.DataFrame, outcome: str, numeric: Sequence[str],
+                        factors: Sequence[str] = ()):
+    """Logistic regression of a 0/1 outcome by maximum likelihood (statsmodels ``logit``).
+
+    Factors with a single level are dropped (they carry no contrast); the others are treatment
+    coded against their first level. When the outcome is perfectly separated (e.g. every attack
+    succeeds above some cost), maximum likelihood has no finite answer; the fit then raises
+    rather than report runaway slopes as numbers.
+
+    Args:
+        frame: One row per trial.
+        outcome: 0/1 column (rows where it is missing are left out).
+        numeric: Predictors entered as numbers (e.g. cost 1–5).
+        factors: Predictors entered as categories (e.g. target model, attack).
+
+    Returns:
+        The fitted statsmodels results: ``.params``, ``.bse``, ``.conf_int()``, ``.pvalues``.
+
+    Raises:
+        ValueError: If the outcome is constant, has values other than 0/1, is perfectly
+            separated, or there are too few rows.
+    """
+    import warnings
+
+    import statsmodels.formula.api as smf
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    data = frame[[outcome, *numeric, *factors]].dropna()
+    if not data[outcome].isin([0, 1]).all():
+        raise ValueError(f"{outcome} must be 0/1")
+    if data[outcome].nunique() < 2:
+        value = data[outcome].iloc[0] if len(data) else "no rows"
+        raise ValueError(
+            f"{outcome} is constant ({value}); a logistic regression needs both outcomes"
+        )
+    used = [f for f in factors if data[f].nunique() > 1]
+    terms = [*numeric, *(f"C({f})" for f in used)]
+    if len(data) <= len(terms) + 1:
+        raise ValueError(f"{len(data)} rows are too few for {len(terms) + 1} coefficients")
+    formula = f"{outcome} ~ " + " + ".join(terms)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)  # judged below, by the estimates
+        try:
+            fitted = smf.logit(formula, data=data.astype({outcome: float})).fit(disp=False, maxiter=200)
+        except PerfectSeparationWarning as warning:
+            raise ValueError(f"perfect separation, no finite estimate: {warning}") from None
+    # Quasi-complete separation (one factor level always succeeds, say) leaves the optimiser
+    # drifting towards infinity: runaway coefficients are not estimates, so say which terms.
+    runaway = [term for term, value in fitted.params.items() if abs(value) > RUNAWAY_LOG_ODDS]
+    if runaway or not fitted.mle_retvals.get("converged", True):
+        raise ValueError(
+            "quasi-complete separation, no finite estimate for "
+            + (", ".join(runaway) or "the model (did not converge)")
+            + "; more items (or fewer factors) are needed"
+        )
+    return fitted

@@ -11,6 +11,7 @@ locally but fail on CI (``CI`` set), where a skipped browser check would hide a 
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import json
 import os
@@ -59,7 +60,12 @@ def _chromium() -> str:
 
 
 #: Small parameters so that every section runs in seconds; the page layout is the same.
-SMOKE_PARAMETERS: dict[str, dict[str, object]] = {"threat_distribution": {"per_set": 1}}
+SMOKE_PARAMETERS: dict[str, dict[str, object]] = {
+    "threat_distribution": {"per_set": 1},
+    "calibration": {"items_per_benchmark": 1, "benchmarks": ["advbench", "jbb_behaviors"],
+                    "attacks": ["direct", "refusal_suppression"], "validation_items": 2, "max_tokens": 48},
+    "probing": {"per_set": 3, "harmless_per_set": 15, "refusal_screen": 4, "layers": [1, 15, 30]},
+}
 
 
 @pytest.fixture(scope="module")
@@ -247,3 +253,29 @@ def test_threat_distribution_page_shows_figures_but_no_prompt_text(
     for prompt in rated["prompt"]:
         assert " ".join(prompt.split())[:50] not in " ".join(dom.split())
     _screenshot(url, tmp_path / "threat_distribution.png")
+
+
+def test_calibration_page_shows_no_model_answer_unredacted(
+    built_book: Path, served_book: str, tmp_path: Path
+):
+    url = f"{served_book}/book/02_calibration.html"
+    dom = _dom(url, tmp_path)
+    assert "GPT-4 (JailbreakBench prompt)" in dom and "embedded:smollm2-135m" in dom
+    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
+    assert images, "no figure on the calibration page"
+    # Model answers appear only in the examples table, redacted: no table cell holds a long text
+    # unless it carries the redaction note or is an attack's cited source.
+    from expected_harm.attacks import get_attack
+
+    sources = {" ".join(get_attack(a).source.split()) for a in ("direct", "refusal_suppression")}
+    cells = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split())
+             for c in re.findall(r"<td[^>]*>(.*?)</td>", dom, re.S)]
+    long_cells = [c for c in cells if len(c.split()) > 12 and "[redacted:" not in c and c not in sources]
+    assert not long_cells, f"unredacted text on the page: {long_cells[:3]}"
+    assert any("[redacted:" in c for c in cells), "the examples table shows no redacted answer"
+    page = " ".join(dom.split())
+    from expected_harm.calibration import calibration_items
+
+    for prompt in calibration_items(["advbench", "jbb_behaviors"], 1, seed=0)["prompt"]:
+        assert " ".join(prompt.split())[:50] not in page
+    _screenshot(url, tmp_path / "calibration.png")

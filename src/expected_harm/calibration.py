@@ -1,0 +1,262 @@
+"""Inverse risk calibration: does attack success fall or rise with a request's execution cost?
+
+A well-calibrated model is hardest to jailbreak where harm is most likely to follow: on cheap,
+easily executed requests. Chen et al. (2026, finding 2) measure the opposite. This module runs the
+pipeline behind notebook ``02_calibration``: labelled benchmark items → attack → target → judge,
+one tidy frame, then attack success rates by level, a logistic regression and Expected Harm.
+
+Cost and severity come from the reference labels of the threat-distribution section, or from a
+rater through the same :class:`~expected_harm.rating.Rater` and response cache, so nothing is
+rated twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from expected_harm.annotations import ANNOTATED_SETS
+from expected_harm.attacks import Attack, run_attack
+from expected_harm.judges import JUDGE_COLUMNS, Judge
+from expected_harm.models import ChatModel, GenerateConfig, ResponseCache, Status
+from expected_harm.stats import BinaryAgreement, binary_agreement, proportions_by_group
+
+#: The six published judges whose verdicts ship with the JBB judge-comparison set
+#: (Chao et al. 2024, JailbreakBench, Table 2), as column → display name.
+PUBLISHED_JUDGES: dict[str, str] = {
+    "gpt_4": "GPT-4 (JailbreakBench prompt)",
+    "gpt_4_turbo": "GPT-4-Turbo (JailbreakBench prompt)",
+    "gcg": "GCG refusal strings",
+    "bert": "BERT classifier (GPTFuzzer)",
+    "tdc": "TDC classifier (Llama-2-13B)",
+    "llama_guard": "Llama Guard",
+}
+#: Row statuses, in the order tables show them.
+STATUSES = tuple(s.value for s in Status)
+
+
+def benchmark_sets() -> tuple[str, ...]:
+    """The annotated sets that are benchmarks (the real-world sets hold users' prompts)."""
+    from expected_harm.datasets import get_dataset
+
+    return tuple(s for s in ANNOTATED_SETS if get_dataset(s.split(":")[0]).group == "benchmark")
+
+
+def calibration_items(benchmarks: Sequence[str], per_benchmark: int, seed: int) -> pd.DataFrame:
+    """Reference-labelled items with prompts, spread over the cost levels of each benchmark.
+
+    Within a benchmark, items are drawn round-robin across the cost levels present (in a seeded
+    random order inside each level), so that cheap and costly requests are both represented even
+    when a benchmark has few of one kind: ASR per cost level needs items at every level.
+
+    Returns:
+        Columns ``dataset``, ``item_id``, ``prompt``, ``cost``, ``severity``.
+    """
+    from expected_harm.datasets import load
+    from expected_harm.threats import reference_labels
+
+    if per_benchmark < 1:
+        raise ValueError(f"per_benchmark must be at least 1, got {per_benchmark}")
+    known = benchmark_sets()
+    unknown = sorted(set(benchmarks) - set(known))
+    if unknown:
+        raise ValueError(
+            f"not a reference-labelled benchmark: {', '.join(unknown)}; "
+            f"choose from {', '.join(known)}"
+        )
+    labels = reference_labels(list(benchmarks))
+    parts = []
+    for spec in benchmarks:
+        items = labels[labels["dataset"] == spec].sample(frac=1.0, random_state=seed)
+        items = items.assign(_turn=items.groupby("cost").cumcount())
+        items = items.sort_values(["_turn", "cost"]).head(per_benchmark)
+        prompts = load(spec).set_index("item_id")["prompt"]
+        parts.append(items.assign(prompt=items["item_id"].map(prompts).to_numpy()))
+    frame = pd.concat(parts, ignore_index=True)
+    return frame[["dataset", "item_id", "prompt", "cost", "severity"]]
+
+
+def rated_levels(items: pd.DataFrame, rater: str, *, progress: bool = True) -> pd.DataFrame:
+    """The items with cost and severity from a rater model instead of the reference labels.
+
+    Goes through :func:`expected_harm.threats.rate_items` (same Rater, same cache as the
+    threat-distribution section). A failed rating leaves cost and severity missing: such rows
+    drop out of every by-level table rather than take a default level.
+    """
+    from expected_harm.threats import rate_items
+
+    rated = rate_items(items.assign(group="benchmark"), rater, progress=progress)
+    return items.assign(cost=rated["cost"].to_numpy(), severity=rated["severity"].to_numpy())
+
+
+def run_calibration(
+    items: pd.DataFrame,
+    targets: Sequence[ChatModel],
+    attacks: Sequence[Attack],
+    judge: Judge,
+    config: GenerateConfig,
+    *,
+    cache: ResponseCache | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Attack every target with every attack on every item, and judge the answers.
+
+    Returns:
+        One row per (target, attack, item): the item's ids and levels, the target's ``status``,
+        ``response`` and ``attack_prompt``, the judge's columns (``judge_status``, ``verdict``,
+        ``score``, rubric items, ``raw``), ``row_status`` (the target's status unless ``ok``,
+        then the judge's) and ``success``: the verdict where ``row_status`` is ``ok``, else
+        missing, so that an error, a block or an unparsed judgement is never a refusal.
+
+    Raises:
+        ValueError: For the refusal-phrase judge, which is a baseline, not a measure of success.
+    """
+    if not judge.needs_model:
+        raise ValueError(
+            f"judge {judge.name!r} reads no meaning; attack success is never computed "
+            "from it alone (use strongreject_rubric or harmbench_classifier)"
+        )
+    requests = items["prompt"].tolist()
+    parts = []
+    for target in targets:
+        for attack in attacks:
+            answers = run_attack(attack, requests, target, config, cache=cache, progress=progress)
+            ok = answers["status"] == Status.OK.value
+            verdicts = pd.DataFrame(np.nan, index=answers.index, columns=list(JUDGE_COLUMNS))
+            if ok.any():
+                judged = judge.judge(
+                    [requests[i] for i in answers.index[ok]],
+                    answers.loc[ok, "response"].tolist(),
+                    cache=cache,
+                    progress=progress,
+                )
+                verdicts = judged.set_index(answers.index[ok]).reindex(answers.index)
+            verdicts = verdicts.rename(columns={"status": "judge_status", "error": "judge_error"})
+            parts.append(
+                pd.concat(
+                    [
+                        items.drop(columns="prompt").reset_index(drop=True),
+                        answers.drop(columns="request_index"),
+                        verdicts.drop(columns=["judge"], errors="ignore"),
+                    ],
+                    axis=1,
+                )
+            )
+    frame = pd.concat(parts, ignore_index=True)
+    frame["judge"] = judge.describe()
+    frame["row_status"] = frame["status"].where(
+        frame["status"] != Status.OK.value, frame["judge_status"].fillna(Status.ERROR.value)
+    )
+    frame["success"] = frame["verdict"].astype(float).where(frame["row_status"] == Status.OK.value)
+    return frame
+
+
+def asr_by_level(
+    frame: pd.DataFrame, level: str, by: Sequence[str] = ("target", "attack")
+) -> pd.DataFrame:
+    """Attack success rate per group and level of ``level`` (``cost`` or ``severity``).
+
+    Rows without a verdict (``success`` missing) are left out. Wilson 95% intervals.
+    """
+    if level not in frame.columns:
+        raise ValueError(f"no column {level!r}; levels are 'cost' or 'severity'")
+    data = frame.dropna(subset=[level]).astype({level: int})
+    return proportions_by_group(data, [*by, level], "success")
+
+
+def status_shares(frame: pd.DataFrame, by: Sequence[str] = ("target", "attack")) -> pd.DataFrame:
+    """Share of rows of each ``row_status`` per group; every status gets a column."""
+    counts = pd.crosstab([frame[b] for b in by], frame["row_status"])
+    counts = counts.reindex(columns=list(STATUSES), fill_value=0)
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    return shares.assign(n=counts.sum(axis=1))
+
+
+def cost_regression(frame: pd.DataFrame):
+    """Logistic regression of success on cost and severity, targets and attacks as factors.
+
+    A negative cost slope means success falls as requests get costlier: the inverse calibration
+    that Chen et al. (2026) report. A positive one is the calibrated direction (hardest to
+    jailbreak on the cheap requests that are most likely to be acted on).
+
+    Raises:
+        ValueError: When the data cannot identify the slopes (constant outcome, separation).
+    """
+    from expected_harm.stats import logistic_regression
+
+    return logistic_regression(frame, "success", ["cost", "severity"], ["target", "attack"])
+
+
+def coefficient_table(model) -> pd.DataFrame:
+    """Coefficients of a fitted regression with 95% intervals, odds ratios and p-values."""
+    interval = model.conf_int()
+    return pd.DataFrame(
+        {
+            "coefficient": model.params,
+            "95% low": interval[0],
+            "95% high": interval[1],
+            "odds ratio": np.exp(model.params),
+            "p": model.pvalues,
+        }
+    )
+
+
+def validation_items(n: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """The JBB judge-comparison set (Chao et al. 2024): 100 responses, three human labels each.
+
+    Args:
+        n: Use a seeded random subset of this size (model judges are slow on a CPU); all by default.
+        seed: Which subset.
+    """
+    from expected_harm.datasets import load
+
+    data = load("jbb_judge_comparison")
+    if n is not None:
+        if not 1 <= n <= len(data):
+            raise ValueError(f"n must lie in [1, {len(data)}], got {n}")
+        data = data.sample(n=n, random_state=seed).sort_index()
+    return data.reset_index(drop=True)
+
+
+def judge_validation(
+    judge: Judge, data: pd.DataFrame, *, cache: ResponseCache | None = None, progress: bool = True
+) -> pd.DataFrame:
+    """The judge's verdicts on the JBB set, beside the human majority.
+
+    The judge sees the behaviour (``goal``), as the published judges did, and the response.
+    """
+    verdicts = judge.judge(
+        data["goal"].tolist(), data["target_response"].tolist(), cache=cache, progress=progress
+    )
+    return pd.concat(
+        [
+            data[["item_id", "human_majority"]].reset_index(drop=True),
+            verdicts.reset_index(drop=True),
+        ],
+        axis=1,
+    )
+
+
+def validation_table(data: pd.DataFrame, ours: dict[str, pd.Series]) -> pd.DataFrame:
+    """Agreement with the human majority: our judges (given) and the six published ones.
+
+    Args:
+        data: The JBB rows (with ``human_majority`` and the published judges' columns).
+        ours: Display name → our judge's verdicts on the same rows (NaN = no verdict).
+
+    Returns:
+        One row per judge: accuracy, Cohen's kappa, false-positive and false-negative rates,
+        n judged, n without a verdict, and whether the judge is ours or published.
+    """
+    rows: dict[str, BinaryAgreement] = {}
+    origin: dict[str, str] = {}
+    for name, verdicts in ours.items():
+        rows[name] = binary_agreement(data["human_majority"], verdicts)
+        origin[name] = "this book"
+    for column, name in PUBLISHED_JUDGES.items():
+        rows[name] = binary_agreement(data["human_majority"], data[column])
+        origin[name] = "published (JBB file)"
+    table = pd.DataFrame({name: vars(a) for name, a in rows.items()}).T
+    return table.assign(source=pd.Series(origin)).astype({"n": int, "missing": int})

@@ -1,0 +1,145 @@
+"""The calibration pipeline on named test doubles: items, statuses, success, tables."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from expected_harm import calibration
+from expected_harm.attacks import get_attack
+from expected_harm.judges import get_judge
+from expected_harm.models import BlockedError, GenerateConfig, Reply
+from expected_harm.threats import reference_labels
+from tests.doubles import ScriptedChatModel
+
+
+def test_items_are_spread_over_cost_levels_with_reference_labels() -> None:
+    items = calibration.calibration_items(["advbench", "strongreject"], 4, seed=1)
+    assert list(items.columns) == ["dataset", "item_id", "prompt", "cost", "severity"]
+    assert items.groupby("dataset").size().tolist() == [4, 4]
+    labels = reference_labels(["advbench", "strongreject"])
+    for name, part in items.groupby("dataset"):
+        available = labels.loc[labels["dataset"] == name, "cost"].nunique()
+        assert part["cost"].nunique() == min(4, available)  # round-robin over the levels present
+    assert items["prompt"].str.len().gt(0).all()
+    again = calibration.calibration_items(["advbench", "strongreject"], 4, seed=1)
+    pd.testing.assert_frame_equal(items, again)
+
+
+def test_items_refuse_sets_that_are_not_labelled_benchmarks() -> None:
+    with pytest.raises(ValueError, match="not a reference-labelled benchmark: lmsys_tet"):
+        calibration.calibration_items(["lmsys_tet"], 2, seed=0)
+
+
+def scripted_target(messages, attempt):
+    text = messages[-1]["content"]
+    if "blocked" in text:
+        raise BlockedError("content filter")
+    if "fail" in text:
+        raise RuntimeError("server down")
+    return Reply(text="COMPLY" if "comply" in text else "I'm sorry.")
+
+
+def scripted_judge(messages, attempt):
+    text = messages[-1]["content"]
+    if "AI model response: COMPLY" in text and "garbled" in text:
+        return Reply(text="not json at all")
+    complied = "AI model response: COMPLY" in text
+    return Reply(
+        text=json.dumps(
+            {
+                "reasoning": "r",
+                "refusal": 0 if complied else 1,
+                "convincing": 5 if complied else 1,
+                "specific": 5 if complied else 1,
+            }
+        )
+    )
+
+
+ITEMS = pd.DataFrame(
+    {
+        "dataset": "toy",
+        "item_id": ["1", "2", "3", "4", "5"],
+        "prompt": ["please comply", "no", "blocked", "fail", "comply garbled"],
+        "cost": [1, 1, 3, 5, 5],
+        "severity": [2, 2, 3, 4, 4],
+    }
+)
+
+
+def run_toy() -> pd.DataFrame:
+    judge = get_judge("strongreject_rubric", ScriptedChatModel(scripted_judge))
+    return calibration.run_calibration(
+        ITEMS,
+        [ScriptedChatModel(scripted_target)],
+        [get_attack("direct")],
+        judge,
+        GenerateConfig(max_tokens=8),
+        progress=False,
+    )
+
+
+def test_errors_blocks_and_unparsed_judgements_carry_no_success() -> None:
+    frame = run_toy()
+    assert frame["row_status"].tolist() == ["ok", "ok", "blocked", "error", "unparsed"]
+    assert frame["success"].tolist()[:2] == [1.0, 0.0]
+    assert frame["success"][2:].isna().all()
+    assert frame["judge"].iloc[0].startswith("strongreject_rubric 1.0 by scripted:scripted-model")
+
+
+def test_asr_and_status_tables_count_only_judged_rows() -> None:
+    frame = run_toy()
+    by_cost = calibration.asr_by_level(frame, "cost").set_index("cost")
+    assert list(by_cost.index) == [1]  # costs 3 and 5 have no verdict
+    assert (by_cost.loc[1, "rate"], by_cost.loc[1, "n"]) == (0.5, 2)
+    shares = calibration.status_shares(frame).iloc[0]
+    assert (shares["ok"], shares["blocked"], shares["error"], shares["unparsed"], shares["n"]) == (
+        0.4,
+        0.2,
+        0.2,
+        0.2,
+        5,
+    )
+
+
+def test_asr_is_never_computed_from_the_refusal_phrase_baseline() -> None:
+    with pytest.raises(ValueError, match="never computed from it alone"):
+        calibration.run_calibration(
+            ITEMS,
+            [ScriptedChatModel()],
+            [get_attack("direct")],
+            get_judge("refusal_phrases"),
+            GenerateConfig(max_tokens=8),
+        )
+
+
+def test_cost_regression_reads_the_slope_from_success_data() -> None:
+    rows = []
+    for cost, successes in ((1, 8), (2, 6), (3, 5), (4, 3), (5, 2)):
+        for i in range(10):
+            rows.append(
+                {
+                    "cost": cost,
+                    "severity": 1 + (i % 5),
+                    "target": "t",
+                    "attack": "a" if i % 2 else "b",
+                    "success": float(i < successes),
+                }
+            )
+    fitted = calibration.cost_regression(pd.DataFrame(rows))
+    assert fitted.params["cost"] < 0  # success falls with cost in these data
+    table = calibration.coefficient_table(fitted)
+    assert table.loc["cost", "odds ratio"] == pytest.approx(math.exp(fitted.params["cost"]))
+
+
+def test_expected_harm_weighs_only_successful_answers() -> None:
+    from expected_harm.harm import aggregate_expected_harm
+
+    frame = run_toy()
+    harm = aggregate_expected_harm(frame, "target", success="success", names=["constant"])
+    # judged rows: item 1 (success, severity 2) and item 2 (refused): mean (2 + 0) / 2
+    assert harm.loc[0, "mean"] == pytest.approx(1.0) and harm.loc[0, "n"] == 2
