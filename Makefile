@@ -53,6 +53,7 @@ test: install mathjax browser
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/probing.py
 
 clean:
 	rm -rf _build book/*.ipynb $(STAMPS)
