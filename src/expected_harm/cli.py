@@ -32,6 +32,11 @@ annotate_app = typer.Typer(
 )
 app.add_typer(annotate_app, name="annotate")
 app.add_typer(data_app, name="data")
+embedded_app = typer.Typer(
+    help="Embedded models: safety-tune SmolLM2 with LoRA (Bianchi et al. 2024; Hu et al. 2021).",
+    no_args_is_help=True,
+)
+app.add_typer(embedded_app, name="embedded")
 
 
 def _fail(message: str) -> None:
@@ -244,3 +249,28 @@ def _parameters(args: list[str]) -> dict[str, Any]:
             raise ValueError(f"parameter {name}: cannot read value {raw!r}: {error}") from None
     return values
 
+
+
+@embedded_app.command("train")
+def embedded_train(
+    converter: Annotated[
+        Path | None,
+        typer.Option(help="llama.cpp's convert_lora_to_gguf.py (llama-cpp-python sdist, "
+                     "vendor/llama.cpp/), to write the GGUF adapter chat needs"),
+    ] = None,
+    folder: Annotated[
+        Path | None, typer.Option(help="Model folder holding recipe.yaml")
+    ] = None,
+    eval_only: Annotated[bool, typer.Option(help="Skip training; re-evaluate")] = False,
+) -> None:
+    """Safety-tune embedded:smollm2-135m into embedded:smollm2-135m-safety, then evaluate it.
+
+    Reads every setting from the folder's recipe.yaml; writes the split (ids), the adapter, its
+    training log and eval.json there. CPU only; about half an hour on two cores.
+    """
+    from expected_harm.tuning.run import main
+
+    try:
+        main(folder, converter=converter, skip_train=eval_only)
+    except (FileNotFoundError, ValueError) as error:
+        _fail(str(error))

