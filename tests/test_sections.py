@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from expected_harm.sections import SECTIONS, SectionError, get_section, notebook_parameters, run_section
+from expected_harm.sections import (
+    SECTIONS,
+    SectionError,
+    get_section,
+    notebook_parameters,
+    run_section,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -214,8 +214,13 @@ def annotate_rate(
     """Label the sampled prompts of one set interactively; every answer is saved at once."""
     import click
 
-    from expected_harm.annotations import LABEL_COLUMNS, append_label, label_path, labelled_ids
-    from expected_harm.annotations import load_sample
+    from expected_harm.annotations import (
+        LABEL_COLUMNS,
+        append_label,
+        label_path,
+        labelled_ids,
+        load_sample,
+    )
     from expected_harm.datasets import load
 
     sample = load_sample()

@@ -12,7 +12,6 @@ An answer that does not parse is asked for once more; if it still does not parse
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -34,6 +33,7 @@ from expected_harm.models import (
     TokenLogprob,
     generate,
 )
+from expected_harm.parsing import json_object
 from expected_harm.scales import Scale, load_scales
 
 SCORES = ("expertise", "equipment", "time", "legal", "cost", "severity")
@@ -106,15 +106,9 @@ def parse_rating(text: str) -> dict[str, Any]:
         ...              '"severity": 2, "rationale": "Easy to act on."}')["cost"]
         2
     """
-    match = re.search(r"\{.*\}", text, flags=re.DOTALL)
-    if match is None:
+    raw = json_object(text)
+    if raw is None:
         raise ValueError("no JSON object in the answer")
-    try:
-        raw = json.loads(match.group(0))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"invalid JSON: {error.msg}") from None
-    if not isinstance(raw, dict):
-        raise ValueError("the JSON is not an object")
     missing = [name for name in SCORES if name not in raw]
     if missing:
         raise ValueError(f"missing score(s): {', '.join(missing)}")

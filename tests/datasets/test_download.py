@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from expected_harm.datasets import REGISTRY, DatasetError, load
-from expected_harm.datasets import _sources
+from expected_harm.datasets import REGISTRY, DatasetError, _sources, load
 from expected_harm.paths import DATA_MIRROR_VAR, cache_dir
 from tests.datasets.conftest import REAL_FETCH
 

@@ -8,7 +8,14 @@ import httpx
 import openai
 import pytest
 
-from expected_harm.models import BlockedError, RetryPolicy, Status, TransientError, generate, get_model
+from expected_harm.models import (
+    BlockedError,
+    RetryPolicy,
+    Status,
+    TransientError,
+    generate,
+    get_model,
+)
 from expected_harm.models._openai import _classify, _retry_after
 
 URL = "http://127.0.0.1:9/v1/chat/completions"

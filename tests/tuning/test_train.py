@@ -8,8 +8,8 @@ import torch
 from expected_harm.tuning.train import (
     IGNORE,
     Example,
-    add_lora,
     adapter_state,
+    add_lora,
     checksum,
     collate,
     format_example,

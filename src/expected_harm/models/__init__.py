@@ -11,7 +11,6 @@ from expected_harm.models._cache import ResponseCache, cache_key
 from expected_harm.models._embedded import EMBEDDED_MODELS, EmbeddedChatModel
 from expected_harm.models._model import BlockedError, ChatModel, ModelConfigError, TransientError
 from expected_harm.models._openai import OpenAIChatModel
-from expected_harm.models._server import LlamaServer, free_port
 from expected_harm.models._runner import (
     RetryPolicy,
     agenerate,
@@ -21,6 +20,7 @@ from expected_harm.models._runner import (
     summarize,
     to_frame,
 )
+from expected_harm.models._server import LlamaServer, free_port
 from expected_harm.models._spec import VALID_FORMS, ModelSpec, get_model, parse_spec
 from expected_harm.models._types import (
     ChatResult,

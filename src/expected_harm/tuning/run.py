@@ -25,8 +25,8 @@ import pandas as pd
 from expected_harm.tuning import SAFETY_MODEL, load_recipe, model_dir
 from expected_harm.tuning.split import make_split, split_prompts
 from expected_harm.tuning.train import (
-    add_lora,
     adapter_state,
+    add_lora,
     checksum,
     elapsed,
     format_example,
