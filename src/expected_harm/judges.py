@@ -249,6 +249,25 @@ class Judge(ABC):
     ) -> list[dict[str, Any]]:
         """Rows with status, verdict, score, refusal, convincing, specific, raw, error."""
 
+    def _ask(
+        self,
+        requests: list[str],
+        responses: list[str],
+        cache: ResponseCache | None,
+        progress: bool,
+        parser: Callable[[str], Any] | None = None,
+    ) -> list[ChatResult]:
+        """Put every (request, response) pair to the judge model, through the shared runner."""
+        return generate(
+            self.model,
+            [self.messages(q, r) for q, r in zip(requests, responses)],
+            self.config,
+            cache=cache,
+            parser=parser,
+            progress=progress,
+            desc=f"judging with {self.model.spec} ({self.name})",
+        )
+
     def _rows(
         self, results: list[ChatResult], read: Callable[[ChatResult], dict[str, Any]]
     ) -> list[dict[str, Any]]:
@@ -315,15 +334,7 @@ class StrongRejectJudge(Judge):
         ]
 
     def _judge(self, requests, responses, cache, progress):
-        results = generate(
-            self.model,
-            [self.messages(q, r) for q, r in zip(requests, responses)],
-            self.config,
-            cache=cache,
-            parser=parse_strongreject,
-            progress=progress,
-            desc=f"judging with {self.model.spec} (StrongREJECT)",
-        )
+        results = self._ask(requests, responses, cache, progress, parser=parse_strongreject)
 
         def read(result: ChatResult) -> dict[str, Any]:
             items = result.parsed
@@ -356,14 +367,7 @@ class HarmBenchJudge(Judge):
         return [{"role": "user", "content": user.strip()}]
 
     def _judge(self, requests, responses, cache, progress):
-        results = generate(
-            self.model,
-            [self.messages(q, r) for q, r in zip(requests, responses)],
-            self.config,
-            cache=cache,
-            progress=progress,
-            desc=f"judging with {self.model.spec} (HarmBench)",
-        )
+        results = self._ask(requests, responses, cache, progress)
         return self._rows(results, self._read)
 
     @staticmethod
