@@ -23,14 +23,18 @@ def test_committed_sample_is_the_seeded_draw() -> None:
     drawn = draw_sample()
     pd.testing.assert_frame_equal(committed.astype(str), drawn.astype(str))
     assert committed.groupby("dataset").size().to_dict() == {s: PER_SET for s in ANNOTATED_SETS}
-    assert committed.groupby("dataset")["rerate"].sum().to_dict() == {s: RERATE_PER_SET for s in ANNOTATED_SETS}
+    assert committed.groupby("dataset")["rerate"].sum().to_dict() == {
+        s: RERATE_PER_SET for s in ANNOTATED_SETS
+    }
 
 
 def test_every_sampled_item_has_one_reference_label() -> None:
     labels = load_labels()
     sample = load_sample()
     assert len(labels) == len(sample) == 405
-    assert set(zip(labels["dataset"], labels["item_id"])) == set(zip(sample["dataset"], sample["item_id"]))
+    assert set(zip(labels["dataset"], labels["item_id"])) == set(
+        zip(sample["dataset"], sample["item_id"])
+    )
     assert labels["rationale"].str.len().gt(10).all()
 
 
@@ -62,10 +66,16 @@ def copy_annotations(tmp_path):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda f: f.assign(cost=f["cost"].replace(2, 6)), "every score must be an integer from 1 to 5"),
+        (
+            lambda f: f.assign(cost=f["cost"].replace(2, 6)),
+            "every score must be an integer from 1 to 5",
+        ),
         (lambda f: f.drop(columns="legal"), "missing column"),
         (lambda f: pd.concat([f, f.head(1)]), "labelled twice"),
-        (lambda f: f.assign(item_id=f["item_id"].where(f.index > 0, "no-such-item")), "not in the reference sample"),
+        (
+            lambda f: f.assign(item_id=f["item_id"].where(f.index > 0, "no-such-item")),
+            "not in the reference sample",
+        ),
     ],
 )
 def test_broken_label_files_are_refused_naming_the_file(tmp_path, edit, message) -> None:

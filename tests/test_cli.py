@@ -22,13 +22,13 @@ def test_models_lists_every_spec_form_and_the_embedded_model() -> None:
 
 
 def test_chat_with_the_embedded_model_prints_answer_and_status() -> None:
-    result = invoke("chat", "embedded:smollm2-135m", "What is 3 plus 4? Answer with the number only.",
-                    "--max-tokens", "16")
+    result = invoke("chat", "embedded:smollm2-135m",
+                    "What is 3 plus 4? Answer with the number only.", "--max-tokens", "16")
     assert result.exit_code == 0, result.output
     assert "7" in result.stdout
     assert "[ok;" in result.stderr and "fresh]" in result.stderr
-    again = invoke("chat", "embedded:smollm2-135m", "What is 3 plus 4? Answer with the number only.",
-                   "--max-tokens", "16")
+    again = invoke("chat", "embedded:smollm2-135m",
+                   "What is 3 plus 4? Answer with the number only.", "--max-tokens", "16")
     assert "cached]" in again.stderr
 
 
@@ -48,7 +48,10 @@ def test_chat_without_a_key_names_the_variable(monkeypatch) -> None:
 def test_cache_stats_and_clear() -> None:
     invoke("chat", "embedded:smollm2-135m", "Say hi.", "--max-tokens", "4")
     stats = invoke("cache", "stats")
-    assert stats.exit_code == 0 and "embedded:smollm2-135m" in stats.output and "1 rows" in stats.output
+    assert (
+        stats.exit_code == 0 and "embedded:smollm2-135m" in stats.output
+        and "1 rows" in stats.output
+    )
     cleared = invoke("cache", "clear", "--yes")
     assert cleared.exit_code == 0 and "deleted 1 rows" in cleared.output
     assert "(empty)" in invoke("cache", "stats").output

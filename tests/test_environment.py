@@ -24,5 +24,7 @@ def test_environment_yml_matches_pyproject() -> None:
     [pip_section] = [d for d in environment["dependencies"] if isinstance(d, dict)]
     conda_pip = [r for r in pip_section["pip"] if not r.startswith("-e")]
     assert sorted(map(normalise, conda_pip)) == sorted(map(normalise, declared))
-    python = [d for d in environment["dependencies"] if isinstance(d, str) and d.startswith("python")]
+    python = [
+        d for d in environment["dependencies"] if isinstance(d, str) and d.startswith("python")
+    ]
     assert python == ["python=3.11"] and project["requires-python"] == ">=3.11,<3.12"

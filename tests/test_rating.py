@@ -38,7 +38,9 @@ def test_parse_rating_reads_a_clean_answer() -> None:
 
 
 def test_parse_rating_tolerates_chatter_and_digit_strings() -> None:
-    text = 'Sure! Here is my rating:\n' + GOOD.replace('"cost": 2', '"cost": "2"') + "\nHope it helps."
+    text = (
+        'Sure! Here is my rating:\n' + GOOD.replace('"cost": 2', '"cost": "2"') + "\nHope it helps."
+    )
     assert parse_rating(text)["cost"] == 2
 
 
@@ -51,7 +53,10 @@ def test_parse_rating_tolerates_chatter_and_digit_strings() -> None:
         (GOOD.replace('"severity": 3, ', ""), "missing score(s): severity"),
         (GOOD.replace('"cost": 2', '"cost": 7'), "cost must be an integer from 1 to 5, got 7"),
         (GOOD.replace('"cost": 2', '"cost": 2.5'), "cost must be an integer from 1 to 5, got 2.5"),
-        (GOOD.replace('"cost": 2', '"cost": true'), "cost must be an integer from 1 to 5, got True"),
+        (
+            GOOD.replace('"cost": 2', '"cost": true'),
+            "cost must be an integer from 1 to 5, got True",
+        ),
         (GOOD.replace('"legal": 3', '"legal": "high"'), "legal must be an integer from 1 to 5"),
     ],
 )

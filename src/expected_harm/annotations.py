@@ -112,7 +112,9 @@ def load_sample(path: Path | None = None) -> pd.DataFrame:
     """The committed sample (``data/annotations/sample.csv``)."""
     path = path or annotations_dir() / "sample.csv"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; create it with `expected-harm annotate sample`")
+        raise FileNotFoundError(
+            f"{path} is missing; create it with `expected-harm annotate sample`"
+        )
     return pd.read_csv(path, dtype={"item_id": str})
 
 

@@ -322,7 +322,7 @@ def aggregate_expected_harm(
     params: Mapping[str, Mapping[str, float]] | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Mean Expected Harm per group (a dataset, or a model's set of responses) under each likelihood.
+    """Mean Expected Harm per group (a dataset or a model's set of responses) under each likelihood.
 
     Args:
         frame: One row per request (or per response) with severity and cost ratings.

@@ -269,7 +269,8 @@ def plot_level_shares(shares: pd.DataFrame, ax: Axes | None = None, *, title: st
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(title)
-    ax.legend(title="level", ncols=5, loc="lower center", bbox_to_anchor=(0.5, 1.0 if not title else 1.08),
+    ax.legend(title="level", ncols=5, loc="lower center",
+              bbox_to_anchor=(0.5, 1.0 if not title else 1.08),
               handlelength=1.0, columnspacing=0.8)
     ax.grid(axis="y", visible=False)
     return ax
@@ -292,7 +293,8 @@ def plot_group_means(means: pd.DataFrame, ax: Axes | None = None, *, by: str = "
     labels = [GROUP_LABELS.get(str(g), str(g)) for g in means[by]]
     colors = [GROUP_PALETTE.get(str(g), "0.3") for g in means[by]]
     y = np.arange(len(means))
-    ax.errorbar(means["mean"], y, xerr=[means["mean"] - means["low"], means["high"] - means["mean"]],
+    ax.errorbar(means["mean"], y,
+                xerr=[means["mean"] - means["low"], means["high"] - means["mean"]],
                 fmt="none", ecolor="0.4", capsize=3)
     ax.scatter(means["mean"], y, c=colors, s=60, zorder=3)
     ax.set_yticks(y, [f"{lab} (n={n})" for lab, n in zip(labels, means["n"])])
@@ -317,8 +319,9 @@ def plot_cost_severity_heatmaps(frame: pd.DataFrame, *, by: str = "group", cost:
         part = frame[frame[by] == group]
         table = pd.crosstab(part[severity].astype(int), part[cost].astype(int))
         table = table.reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5], fill_value=0)
-        sns.heatmap(table / len(part), ax=ax, vmin=0, vmax=0.5, cmap="rocket_r", annot=True, fmt=".0%",
-                    cbar=False, annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white")
+        sns.heatmap(table / len(part), ax=ax, vmin=0, vmax=0.5, cmap="rocket_r", annot=True,
+                    fmt=".0%", cbar=False, annot_kws={"fontsize": 8}, linewidths=0.5,
+                    linecolor="white")
         ax.set_title(f"{GROUP_LABELS.get(group, group)} (n={len(part)})")
         ax.set_xlabel("execution cost")
         ax.set_ylabel("severity" if ax is axes[0][0] else "")

@@ -65,7 +65,9 @@ def load_template() -> RaterTemplate:
     raw = yaml.safe_load(
         resources.files("expected_harm").joinpath("prompts/rater.yaml").read_text("utf-8")
     )
-    return RaterTemplate(**{k: str(raw[k]).strip() for k in ("version", "source", "system", "user", "retry")})
+    return RaterTemplate(
+        **{k: str(raw[k]).strip() for k in ("version", "source", "system", "user", "retry")}
+    )
 
 
 def rubric_version() -> str:
@@ -145,7 +147,9 @@ def expected_scores(text: str, logprobs: Sequence[TokenLogprob] | None) -> dict[
         if token.token.strip() != found.group(1):
             continue  # the digit shares its token with other characters
         probs = {
-            int(alt.strip()): math.exp(lp) for alt, lp in token.top.items() if alt.strip() in LEVEL_TOKENS
+            int(alt.strip()): math.exp(lp)
+            for alt, lp in token.top.items()
+            if alt.strip() in LEVEL_TOKENS
         }
         total = sum(probs.values())
         if total > 0:

@@ -74,7 +74,9 @@ def bootstrap_ratio_of_means(
     bottom_means = rng.choice(bottom, size=(resamples, bottom.size)).mean(axis=1)
     ratios = top_means / bottom_means
     low, high = np.quantile(ratios, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return Estimate(float(top.mean() / bottom.mean()), float(low), float(high), int(top.size + bottom.size))
+    return Estimate(
+        float(top.mean() / bottom.mean()), float(low), float(high), int(top.size + bottom.size)
+    )
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Estimate:
@@ -123,7 +125,9 @@ def agreement(reference: Sequence[int] | pd.Series, other: Sequence[int] | pd.Se
     )
 
 
-def confusion(reference: pd.Series, other: pd.Series, levels: Sequence[int] = (1, 2, 3, 4, 5)) -> pd.DataFrame:
+def confusion(
+    reference: pd.Series, other: pd.Series, levels: Sequence[int] = (1, 2, 3, 4, 5)
+) -> pd.DataFrame:
     """Counts of (reference level, other level), all levels shown even when empty."""
     pairs = pd.DataFrame({"reference": reference, "rater": other}).dropna().astype(int)
     table = pd.crosstab(pairs["reference"], pairs["rater"])
@@ -141,7 +145,11 @@ def ordinal_regression(frame: pd.DataFrame, outcome: str, predictors: Sequence[s
     data = frame[[outcome, *predictors]].dropna()
     exog = pd.get_dummies(data[list(predictors)], drop_first=True, dtype=float)
     endog = pd.Series(
-        pd.Categorical(data[outcome].astype(int), categories=sorted(data[outcome].astype(int).unique()), ordered=True),
+        pd.Categorical(
+            data[outcome].astype(int),
+            categories=sorted(data[outcome].astype(int).unique()),
+            ordered=True,
+        ),
         index=data.index,
     )
     return OrderedModel(endog, exog, distr="logit").fit(method="bfgs", disp=False)
@@ -278,7 +286,9 @@ def logistic_regression(frame: pd.DataFrame, outcome: str, numeric: Sequence[str
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)  # judged below, by the estimates
         try:
-            fitted = smf.logit(formula, data=data.astype({outcome: float})).fit(disp=False, maxiter=200)
+            fitted = smf.logit(formula, data=data.astype({outcome: float})).fit(
+                disp=False, maxiter=200
+            )
         except PerfectSeparationWarning as warning:
             raise ValueError(f"perfect separation, no finite estimate: {warning}") from None
     # Quasi-complete separation (one factor level always succeeds, say) leaves the optimiser

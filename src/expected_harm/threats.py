@@ -27,7 +27,8 @@ def reference_labels(sets: Sequence[str] = ANNOTATED_SETS) -> pd.DataFrame:
     unknown = sorted(set(sets) - set(ANNOTATED_SETS))
     if unknown:
         raise ValueError(
-            f"no reference labels for {', '.join(unknown)}; annotated sets: {', '.join(ANNOTATED_SETS)}"
+            f"no reference labels for {', '.join(unknown)}; "
+            f"annotated sets: {', '.join(ANNOTATED_SETS)}"
         )
     labels = load_labels()
     labels = labels[labels["dataset"].isin(sets)].copy()
@@ -36,7 +37,7 @@ def reference_labels(sets: Sequence[str] = ANNOTATED_SETS) -> pd.DataFrame:
 
 
 def rater_items(sets: Sequence[str], per_set: int, seed: int) -> pd.DataFrame:
-    """The first ``per_set`` items of each set's reference sample, in a seeded random order, with prompts."""
+    """Each set's first ``per_set`` reference-sample items, in seeded random order, with prompts."""
     from expected_harm.datasets import load
 
     if per_set < 1:
@@ -80,5 +81,7 @@ def cost_ratio(frame: pd.DataFrame, column: str = "cost") -> Estimate:
 
 def level_shares(frame: pd.DataFrame, column: str, by: str = "dataset") -> pd.DataFrame:
     """Share of items at each level 1–5 of ``column`` within each ``by`` group (rows sum to 1)."""
-    counts = pd.crosstab(frame[by], frame[column].astype(int)).reindex(columns=[1, 2, 3, 4, 5], fill_value=0)
+    counts = pd.crosstab(frame[by], frame[column].astype(int)).reindex(
+        columns=[1, 2, 3, 4, 5], fill_value=0
+    )
     return counts.div(counts.sum(axis=1), axis=0)

@@ -66,7 +66,9 @@ def test_concurrent_cached_and_resumed_runs(server, tmp_path, caplog) -> None:
     outcome: dict[str, list] = {}
 
     def run_in_background() -> None:
-        outcome["results"] = generate(model, fresh, CONFIG, cache=cache, retry=quick, progress=False)
+        outcome["results"] = generate(
+            model, fresh, CONFIG, cache=cache, retry=quick, progress=False
+        )
 
     with caplog.at_level(logging.WARNING, logger="expected_harm.models"):
         worker = threading.Thread(target=run_in_background)
@@ -82,7 +84,9 @@ def test_concurrent_cached_and_resumed_runs(server, tmp_path, caplog) -> None:
     n_errors = statuses.count(Status.ERROR)
     assert len(interrupted) == 20 and set(statuses) == {Status.OK, Status.ERROR}
     assert n_errors >= 1
-    assert all("gave up after 2 attempts" in r.error for r in interrupted if r.status is Status.ERROR)
+    assert all(
+        "gave up after 2 attempts" in r.error for r in interrupted if r.status is Status.ERROR
+    )
     assert len(cache) == 24 + statuses.count(Status.OK)
     summary = [r.getMessage() for r in caplog.records if "first error" in r.getMessage()]
     assert len(summary) == 1 and f"{n_errors} error" in summary[0]

@@ -61,7 +61,9 @@ def test_answers_round_trip_with_usage_and_logprobs(tmp_path: Path) -> None:
     cache.put(result("k1", text="four", usage=Usage(3, 1), logprobs=logprobs), {"r": 1})
     got = cache.get("k1")
     assert got is not None and got.cached
-    assert (got.text, got.status, got.usage, got.logprobs) == ("four", Status.OK, Usage(3, 1), logprobs)
+    assert (got.text, got.status, got.usage, got.logprobs) == (
+        "four", Status.OK, Usage(3, 1), logprobs
+    )
     assert cache.get("missing") is None
 
 

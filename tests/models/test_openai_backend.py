@@ -54,7 +54,12 @@ def test_other_client_errors_are_permanent() -> None:
 
 @pytest.mark.parametrize(
     ("headers", "seconds"),
-    [({"retry-after": "2"}, 2.0), ({"retry-after-ms": "1500"}, 1.5), ({}, None), ({"retry-after": "soon"}, None)],
+    [
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({}, None),
+        ({"retry-after": "soon"}, None),
+    ],
 )
 def test_retry_after_header_forms(headers, seconds) -> None:
     assert _retry_after(httpx.Response(429, headers=headers)) == seconds

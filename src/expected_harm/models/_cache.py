@@ -104,7 +104,9 @@ class ResponseCache:
         if result.status not in CACHEABLE:
             return False
         logprobs = (
-            json.dumps([asdict(t) for t in result.logprobs]) if result.logprobs is not None else None
+            json.dumps([asdict(t) for t in result.logprobs])
+            if result.logprobs is not None
+            else None
         )
         with self._lock:
             self._db.execute(
@@ -145,7 +147,9 @@ class ResponseCache:
             if model is None:
                 deleted = self._db.execute("DELETE FROM responses").rowcount
             else:
-                deleted = self._db.execute("DELETE FROM responses WHERE model = ?", (model,)).rowcount
+                deleted = self._db.execute(
+                    "DELETE FROM responses WHERE model = ?", (model,)
+                ).rowcount
             self._db.commit()
         return deleted
 

@@ -172,7 +172,9 @@ def generate(
     )
 
 
-def chat(model: ChatModel, prompt: Prompt, config: GenerateConfig | None = None, **kw: Any) -> ChatResult:
+def chat(
+    model: ChatModel, prompt: Prompt, config: GenerateConfig | None = None, **kw: Any
+) -> ChatResult:
     """Answer a single prompt (through the same cache and retries as :func:`generate`)."""
     return generate(model, [prompt], config, progress=False, **kw)[0]
 

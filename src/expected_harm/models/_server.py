@@ -74,7 +74,9 @@ class LlamaServer:
             except httpx.TransportError:
                 time.sleep(0.2)
         self.stop()
-        raise TimeoutError(f"llama.cpp server not ready in {self.startup_timeout} s; see {self.log_path}")
+        raise TimeoutError(
+            f"llama.cpp server not ready in {self.startup_timeout} s; see {self.log_path}"
+        )
 
     def kill(self) -> None:
         """Kill the server abruptly (SIGKILL), as a crash would."""

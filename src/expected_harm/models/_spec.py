@@ -1,4 +1,7 @@
-"""Model spec strings → models. One string names a model in every notebook parameter and CLI call."""
+"""Model spec strings → models.
+
+One string names a model in every notebook parameter and CLI call.
+"""
 
 from __future__ import annotations
 
@@ -55,7 +58,9 @@ def parse_spec(spec: str) -> ModelSpec:
     )
 
 
-def get_model(spec: str, *, max_concurrency: int | None = None, timeout: float = 120.0) -> ChatModel:
+def get_model(
+    spec: str, *, max_concurrency: int | None = None, timeout: float = 120.0
+) -> ChatModel:
     """Build the model a spec string names.
 
     Args:
