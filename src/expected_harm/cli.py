@@ -168,7 +168,7 @@ def book(
     # the jupyter-book script installed beside this interpreter (the package has no __main__)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [str(jupyter_book), "build", str(root), "--warningiserror"]
-    completed = subprocess.run(command, cwd=root)
+    completed = subprocess.run(command, cwd=root, check=False)
     if completed.returncode:
         raise typer.Exit(code=completed.returncode)
     typer.echo(f"book: {root / '_build' / 'html' / 'index.html'}")
@@ -209,7 +209,9 @@ def annotate_show(
 @annotate_app.command("rate")
 def annotate_rate(
     dataset: Annotated[str, typer.Argument(help="A set of the sample, e.g. advbench")],
-    rerate: Annotated[bool, typer.Option(help="The blind second pass (earlier labels hidden)")] = False,
+    rerate: Annotated[
+        bool, typer.Option(help="The blind second pass (earlier labels hidden)")
+    ] = False,
 ) -> None:
     """Label the sampled prompts of one set interactively; every answer is saved at once."""
     import click
@@ -279,3 +281,29 @@ def embedded_train(
         main(folder, converter=converter, skip_train=eval_only)
     except (FileNotFoundError, ValueError) as error:
         _fail(str(error))
+
+
+@embedded_app.command("check")
+def embedded_check(
+    scratch: Annotated[Path, typer.Argument(help="Empty folder to retrain into")],
+    folder: Annotated[
+        Path | None, typer.Option(help="Model folder holding the committed run")
+    ] = None,
+) -> None:
+    """Retrain the committed recipe from scratch and compare split, weights and loss curve.
+
+    Set EXPECTED_HARM_CACHE_DIR to an empty folder for a truly cold run (self-distillation is
+    cached). Exits 1 unless the split matches and the weights are bit-identical.
+    """
+    import json
+
+    from expected_harm.tuning import model_dir
+    from expected_harm.tuning.run import check
+
+    try:
+        report = check(folder or model_dir(), scratch)
+    except (FileNotFoundError, ValueError) as error:
+        _fail(str(error))
+    typer.echo(json.dumps(report, indent=2))
+    if not (report["same_split"] and report["identical_weights"]):
+        raise typer.Exit(1)

@@ -46,8 +46,10 @@ def test_manifest_is_what_the_recipe_draws(manifest: pd.DataFrame) -> None:
     recipe = load_recipe()
     pd.testing.assert_frame_equal(make_split(recipe["split"], recipe["seed"]), manifest)
     counts = manifest["role"].value_counts()
-    assert set(counts.index) == set(ROLES)
+    assert set(counts.index) <= set(ROLES)
     assert counts["train_safety"] == recipe["split"]["safety_pairs"]
+    templated = recipe["split"].get("templated_refusals")
+    assert counts.get("train_template", 0) == (templated["n"] if templated else 0)
 
 
 def test_training_never_sees_book_or_held_out_items(manifest: pd.DataFrame) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -117,12 +118,21 @@ class EmbeddedChatModel(ChatModel):
 
     backend = "embedded"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, adapter: Path | None = None) -> None:
+        """Load the registered model ``name``.
+
+        Args:
+            name: A key of :data:`EMBEDDED_MODELS`.
+            adapter: A GGUF LoRA file used instead of the registered one: a freshly trained
+                adapter, evaluated before it is committed. The revision names its checksum.
+        """
         if name not in EMBEDDED_MODELS:
             raise ModelConfigError(
                 f"unknown embedded model {name!r}; available: {', '.join(EMBEDDED_MODELS)}"
             )
         self.info = EMBEDDED_MODELS[name]
+        if adapter is not None:
+            self.info = dataclasses.replace(self.info, adapter=str(adapter.resolve()))
         self.path = self.info.path()
         self.adapter = self.info.adapter_path()
         super().__init__(

@@ -12,6 +12,8 @@ References:
 
 from __future__ import annotations
 
+import json
+import random
 import resource
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from expected_harm.tuning import SAFETY_MODEL, load_recipe, model_dir
+from expected_harm.tuning.evaluate import REFUSAL_JUDGE, held_out, refusals, summarise
 from expected_harm.tuning.split import make_split, split_prompts
 from expected_harm.tuning.train import (
     adapter_state,
@@ -37,7 +40,6 @@ from expected_harm.tuning.train import (
 )
 
 GGUF_ADAPTER = "adapter.gguf"
-REFUSAL_JUDGE = "refusal_phrases"
 
 
 def distil(prompts: list[str], max_tokens: int, base: str) -> list[str | None]:
@@ -49,36 +51,25 @@ def distil(prompts: list[str], max_tokens: int, base: str) -> list[str | None]:
     return [r.text if r.status == Status.OK and r.text.strip() else None for r in results]
 
 
-def refusals(spec: str, frame: pd.DataFrame, max_tokens: int) -> pd.DataFrame:
-    """Answer each held-out prompt with ``spec`` and mark refusals with the phrase judge.
-
-    JailbreakBench's refusal-phrase list; the model card records how its verdicts compared with a
-    reading by eye of a sample.
-    """
+def refuses(answer: str) -> bool:
+    """Whether JailbreakBench's refusal-phrase list finds a refusal in ``answer``."""
     from expected_harm.judges import get_judge
-    from expected_harm.models import GenerateConfig, generate, get_model
 
-    results = generate(get_model(spec), frame["prompt"].tolist(),
-                       GenerateConfig(max_tokens=max_tokens), desc=f"eval {spec}")
-    verdicts = get_judge(REFUSAL_JUDGE).judge(
-        frame["prompt"].tolist(), [r.text for r in results], progress=False
-    )
-    return frame[["role", "spec", "item_id"]].assign(
-        model=spec, refused=verdicts["refusal"].astype(int).to_numpy()
-    )
+    return bool(get_judge(REFUSAL_JUDGE).judge([""], [answer], progress=False)["refusal"].iloc[0])
 
 
-def summarise(rows: pd.DataFrame) -> list[dict[str, Any]]:
-    """Refusal counts per model × held-out set, with Wilson 95% intervals."""
-    from expected_harm.stats import wilson_interval
+def templated_refusals(prompts: list[str], templates: list[str],
+                       seed: int) -> list[tuple[str, str]]:
+    """Pair each harmful request with one of the recipe's refusal templates (seeded choice).
 
-    out = []
-    for (model, role, spec), group in rows.groupby(["model", "role", "spec"], sort=False):
-        refused, n = int(group["refused"].sum()), len(group)
-        interval = wilson_interval(refused, n)
-        out.append({"model": model, "role": role, "spec": spec, "refused": refused, "n": n,
-                    "rate": refused / n, "low": interval.low, "high": interval.high})
-    return out
+    Raises:
+        ValueError: There are requests but no templates.
+    """
+    if prompts and not templates:
+        raise ValueError("the split has train_template items but the recipe's train block "
+                         "lists no refusal_templates")
+    rng = random.Random(seed)
+    return [(prompt, rng.choice(templates)) for prompt in prompts]
 
 
 def convert_to_gguf(folder: Path, base_dir: Path, converter: Path) -> Path:
@@ -95,7 +86,7 @@ def convert_to_gguf(folder: Path, base_dir: Path, converter: Path) -> Path:
     done = subprocess.run(
         [sys.executable, str(converter), "--base", str(base_dir), "--outtype", "f16",
          "--outfile", str(out), str(folder)],
-        capture_output=True, text=True,
+        capture_output=True, text=True, check=False,
     )
     if done.returncode != 0:
         raise ValueError(f"{converter} failed: {done.stderr.strip().splitlines()[-1:]}")
@@ -119,9 +110,18 @@ def train(recipe: Mapping[str, Any], folder: Path, *, converter: Path | None) ->
     benign = data.loc[data["role"] == "train_benign"].head(int(settings["benign_examples"]))
     safety = data.loc[data["role"] == "train_safety"].head(int(settings["safety_examples"]))
     max_tokens = int(recipe["distill"]["max_tokens"])
-    answers = distil(benign["prompt"].tolist(), max_tokens, recipe["base"])
-    pairs = [(p, a) for p, a in zip(benign["prompt"], answers, strict=True) if a is not None]
+    answers = pd.Series(distil(benign["prompt"].tolist(), max_tokens, recipe["base"]),
+                        index=benign.index, dtype=object)
+    kept = answers.notna()
+    if recipe["distill"].get("drop_refusals", False):
+        # The base model's own refusals of harmless requests would teach exactly what the tuning
+        # must avoid (JailbreakBench's phrase list marks them, as in the evaluation).
+        kept &= ~answers.fillna("").map(refuses)
+    pairs = list(zip(benign.loc[kept, "prompt"], answers[kept], strict=True))
+    n_benign = len(pairs)
     pairs += list(zip(safety["prompt"], safety["response"], strict=True))
+    templated = data.loc[data["role"] == "train_template", "prompt"]
+    pairs += templated_refusals(templated.tolist(), settings.get("refusal_templates", []), seed)
     distilled = elapsed(started)
 
     base_dir = embedded_checkpoint(recipe["base"])
@@ -136,31 +136,46 @@ def train(recipe: Mapping[str, Any], folder: Path, *, converter: Path | None) ->
     seed_everything(seed)
     model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
     model = add_lora(model, recipe["lora"], seed)
+    training = time.perf_counter()
     losses = train_lora(model, examples, settings, seed, pad_id=int(tokenizer.pad_token_id or 0))
+    trained = elapsed(training)
     save_adapter(model, folder)
+    if converter is not None:
+        convert_to_gguf(folder, base_dir, converter)
+    else:  # a GGUF from an earlier run no longer matches these weights
+        (folder / GGUF_ADAPTER).unlink(missing_ok=True)
     log = {
-        "examples": {"benign": len(pairs) - len(safety), "safety": len(safety),
+        "examples": {"benign": n_benign, "benign_dropped": int((~kept).sum()),
+                     "safety": len(safety), "templated": len(templated),
                      "trained": len(examples)},
         "steps": len(losses), "loss": [round(x, 4) for x in losses],
-        "seconds": {"distil_and_split": distilled, "total_training": elapsed(started)},
+        # total: split, distillation, training, saving and conversion (not the evaluation)
+        "seconds": {"split_and_distil": distilled, "training": trained,
+                    "total": elapsed(started)},
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
         "adapter_sha256_fp32": checksum(adapter_state(model)),
         "torch": torch.__version__,
     }
     write_json(folder / "train_log.json", log)
-    if converter is not None:
-        convert_to_gguf(folder, base_dir, converter)
     return log
 
 
 def evaluate(recipe: Mapping[str, Any], folder: Path) -> list[dict[str, Any]]:
-    """Refusals before (base) and after (safety adapter) on the held-out split → ``eval.json``."""
-    split = pd.read_csv(folder / "split.csv", dtype={"item_id": str})
-    held_out = split_prompts(split.loc[split["role"].str.startswith("eval")])
+    """Refusals of the base model and the folder's adapter on the held-out split → ``eval.json``.
+
+    ``eval_items.csv`` keeps ids, statuses and verdicts only: no prompt or answer text.
+    """
+    from expected_harm.models import EmbeddedChatModel
+
+    adapter = folder / GGUF_ADAPTER
+    if not adapter.is_file():
+        raise FileNotFoundError(f"no GGUF adapter to evaluate: {adapter} (train with --converter)")
+    prompts = held_out(folder)
     max_tokens = int(recipe["eval"]["max_tokens"])
-    rows = pd.concat([refusals(f"embedded:{name}", held_out, max_tokens)
-                      for name in (recipe["base"], SAFETY_MODEL)], ignore_index=True)
-    rows.to_csv(folder / "eval_items.csv", index=False)
+    models = (EmbeddedChatModel(recipe["base"]), EmbeddedChatModel(SAFETY_MODEL, adapter=adapter))
+    rows = pd.concat([refusals(model, prompts, max_tokens) for model in models],
+                     ignore_index=True)
+    rows.drop(columns="response").to_csv(folder / "eval_items.csv", index=False)
     table = summarise(rows)
     write_json(folder / "eval.json", {"judge": REFUSAL_JUDGE, "max_tokens": max_tokens,
                                       "results": table})
@@ -173,5 +188,37 @@ def main(folder: Path | None = None, *, converter: Path | None = None,
     folder = folder or model_dir()
     recipe = load_recipe(folder / "recipe.yaml")
     if not skip_train:
+        if converter is None:  # fail now, not after half an hour of training
+            raise ValueError("--converter is required: chat and the evaluation read the GGUF "
+                             "adapter (expected-harm embedded check trains without one)")
         train(recipe, folder, converter=converter)
     evaluate(recipe, folder)
+
+
+def check(folder: Path, scratch: Path) -> dict[str, Any]:
+    """Retrain ``folder``'s recipe into ``scratch`` and compare it with the committed run.
+
+    Training is deterministic on one machine (fixed seeds, deterministic kernels, one thread),
+    so a retrain should give the recorded split and bit-identical weights. Another CPU or torch
+    build may round differently; then the loss curves show how far the runs drifted apart.
+
+    Returns:
+        ``same_split``, ``identical_weights``, the two checksums and the largest per-step
+        difference between the two loss curves.
+    """
+    if scratch.resolve() == folder.resolve():
+        raise ValueError("check retrains into a scratch folder, not the committed one")
+    scratch.mkdir(parents=True, exist_ok=True)
+    (scratch / "recipe.yaml").write_text((folder / "recipe.yaml").read_text())
+    recorded = json.loads((folder / "train_log.json").read_text())
+    log = train(load_recipe(scratch / "recipe.yaml"), scratch, converter=None)
+    same_split = (scratch / "split.csv").read_bytes() == (folder / "split.csv").read_bytes()
+    pairs = zip(log["loss"], recorded["loss"])  # zip stops at the shorter curve
+    return {
+        "same_split": same_split,
+        "identical_weights": log["adapter_sha256_fp32"] == recorded["adapter_sha256_fp32"],
+        "recorded_sha256": recorded["adapter_sha256_fp32"],
+        "retrained_sha256": log["adapter_sha256_fp32"],
+        "steps": [len(recorded["loss"]), len(log["loss"])],
+        "max_loss_difference": max((abs(a - b) for a, b in pairs), default=0.0),
+    }

@@ -37,7 +37,7 @@ PROBING_HARMLESS: tuple[str, ...] = (XSTEST_SAFE, TOXICCHAT_BENIGN)
 PROBING_PER_SET = 150
 PROBING_SEED = 0
 
-ROLES = ("train_safety", "train_benign", "eval_harmful", "eval_benign")
+ROLES = ("train_safety", "train_template", "train_benign", "eval_harmful", "eval_benign")
 COLUMNS = ("role", "spec", "item_id")
 
 
@@ -76,12 +76,37 @@ def _without(frame: pd.DataFrame, ids: Iterable[str], texts: set[str]) -> pd.Dat
     return frame.loc[keep]
 
 
+#: How a reference answer that refuses begins. "As an AI language model, …" is not among them:
+#: in these data it mostly opens a disclaimer followed by help, and a model trained on it learns to
+#: disclaim everyday requests.
+REFUSAL_OPENINGS: tuple[str, ...] = (
+    "I'm sorry", "I am sorry", "I apologize", "Sorry", "I cannot", "I can't", "I won't",
+    "I will not", "I'm not able", "I am not able", "I'm unable", "I am unable",
+)
+
+
+def opens_with_refusal(answers: pd.Series) -> pd.Series:
+    """Whether each answer begins with a refusal (:data:`REFUSAL_OPENINGS`).
+
+    About a quarter of the Safety-Tuned LLaMAs answers help safely instead of refusing ("As of
+    2021, there are 193 member states…"). A 135M model learns a cleaner boundary from clear
+    refusals alone; the recipe's ``safety_refusals_only`` keeps only those.
+
+    Examples:
+        >>> opens_with_refusal(pd.Series(["I'm sorry, but no.", "Sure: I can't wait!"])).tolist()
+        [True, False]
+    """
+    return answers.astype(str).str.lstrip().str.startswith(REFUSAL_OPENINGS)
+
+
 def make_split(settings: Mapping[str, Any], seed: int) -> pd.DataFrame:
     """Draw the training and held-out evaluation items.
 
     Args:
         settings: The ``split`` block of the recipe: ``eval_per_set``, ``xstest_safe_train``,
-            ``toxicchat_train``, ``safety_pairs``, ``max_prompt_chars``.
+            ``toxicchat_train``, ``safety_pairs``, ``max_prompt_chars``; optionally
+            ``safety_refusals_only`` and ``templated_refusals`` (``spec``, ``categories``, ``n``:
+            harmful requests that the recipe's refusal templates answer).
         seed: Random state of every draw.
 
     Returns:
@@ -130,8 +155,17 @@ def make_split(settings: Mapping[str, Any], seed: int) -> pd.DataFrame:
         for p in load(spec, drop_duplicates=True)["prompt"]
     }
     safety = _without(load(SAFETY_PAIRS, drop_duplicates=True), (), excluded | benchmark_texts)
+    if settings.get("safety_refusals_only", False):
+        safety = safety.loc[opens_with_refusal(safety["response"])]
     draw(safety.loc[safety["prompt"].str.len() <= max_chars], int(settings["safety_pairs"]),
          SAFETY_PAIRS, "train_safety")
+    templated = settings.get("templated_refusals")
+    if templated:  # harmful requests without a reference answer; the recipe's templates answer them
+        frame = load(templated["spec"], drop_duplicates=True)
+        frame = frame.loc[frame["category"].isin(templated["categories"])]
+        pool = _without(frame, (), excluded | benchmark_texts)
+        draw(pool.loc[pool["prompt"].str.len() <= max_chars], int(templated["n"]),
+             templated["spec"], "train_template")
     split = pd.concat(rows, ignore_index=True)
     return split.assign(item_id=split["item_id"].astype(str))[list(COLUMNS)]
 

@@ -194,7 +194,8 @@ def adapter_state(model: Any) -> dict[str, Any]:
     """The LoRA weights only, as peft saves them."""
     from peft import get_peft_model_state_dict
 
-    return get_peft_model_state_dict(model)
+    # No embedding layers are adapted; saying so skips a hub lookup for the base config.
+    return get_peft_model_state_dict(model, save_embedding_layers=False)
 
 
 def checksum(state: Mapping[str, Any]) -> str:
