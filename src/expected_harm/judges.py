@@ -445,3 +445,14 @@ def get_judge(name: str, model: ChatModel | str | None = None, **options: Any) -
 
         model = get_model(model)
     return cls(model, **options)
+
+
+def refusal_verdicts(requests: Sequence[str], responses: Sequence[str]) -> list[int]:
+    """1 where a response contains one of JailbreakBench's refusal phrases, else 0.
+
+    The refusal judge the probing section labels a target's own refusals with
+    (``refusal_judge="expected_harm.judges:refusal_verdicts"``). It reads refusals, not harm,
+    which is all a refusal probe needs; the Models page checks it by eye on the safety-tuned model.
+    """
+    frame = get_judge("refusal_phrases").judge(requests, responses, progress=False)
+    return frame["refusal"].astype(int).tolist()

@@ -542,6 +542,70 @@ def resolve_judge(path: str) -> RefusalJudge:
     return getattr(importlib.import_module(module), function)
 
 
+@dataclass(frozen=True)
+class RefusalDirection:
+    """Out-of-fold refusal-probe scores, and how the probe was chosen."""
+
+    kind: ProbeKind
+    reason: str  # a sentence for the reader
+    screened: int  # target answers the phrase screen read
+    refused: int  # of which opened like a refusal
+    scores: np.ndarray  # (harmful + harmless prompts, layers); NaN where a label is unknown
+
+    @property
+    def unlabelled(self) -> int:
+        return int(np.isnan(self.scores[:, 0]).sum())
+
+
+def refusal_direction(
+    harmful: np.ndarray,
+    harmless: np.ndarray,
+    harmful_prompts: Sequence[str],
+    harmless_prompts: Sequence[str],
+    *,
+    probe: ProbeKind | Literal["auto"] = "auto",
+    target: str = "",
+    refusal_judge: str = "",
+    screen: int = 48,
+    folds: int = 5,
+    seed: int = 0,
+) -> RefusalDirection:
+    """Screen the target's refusals, pick the probe (:func:`choose_probe`) and cross-fit it.
+
+    Args:
+        harmful: Activations (n, layers, hidden) of the harmful prompts, in prompt order.
+        harmless: The same for the harmless instructions.
+        harmful_prompts: Their text (the target answers them for the screen and the labels).
+        harmless_prompts: Their text.
+        probe: ``"auto"``, ``"logistic"`` or ``"diff_in_means"``.
+        target: Chat spec of the probed model, whose own refusals a logistic probe fits; ``""``
+            skips the screen (difference-in-means unless logistic is requested).
+        refusal_judge: ``"package.module:function"`` labelling refusals for a logistic probe.
+        screen: Harmful prompts whose answers the phrase screen reads.
+        folds: Cross-fitting folds.
+        seed: Which prompts are screened, folds and probes.
+    """
+    screened_prompts = (pd.Series(list(harmful_prompts))
+                        .sample(min(screen, len(harmful_prompts)), random_state=seed).tolist())
+    answers = ([a for a in target_responses(screened_prompts, target, max_tokens=32)
+                if a is not None] if target else [])
+    refused = sum(screen_refusals(answers))
+    kind, reason = choose_probe(probe, refusals=refused, screened=len(answers),
+                                judge=bool(refusal_judge))
+    if kind == "logistic":
+        prompts = [*harmful_prompts, *harmless_prompts]
+        y = pd.array(refusal_labels(prompts, target, resolve_judge(refusal_judge)),
+                     dtype="Int64")
+    else:
+        y = pd.array([1] * len(harmful) + [0] * len(harmless), dtype="Int64")
+    known = ~np.asarray(y.isna())
+    acts = np.concatenate([harmful, harmless])
+    scores = np.full((len(y), acts.shape[1]), np.nan)
+    scores[known] = probe_scores(acts[known], y[known].to_numpy(dtype=int), kind, folds=folds,
+                                 seed=seed)
+    return RefusalDirection(kind, reason, len(answers), refused, scores)
+
+
 def choose_probe(requested: ProbeKind | Literal["auto"], *, refusals: int, screened: int,
                  judge: bool, min_per_class: int = 20) -> tuple[ProbeKind, str]:
     """Pick the probe and say why.
