@@ -194,3 +194,19 @@ def test_bad_inputs_name_what_is_wrong(tiny) -> None:
         probing.probe_scores(np.zeros((4, 8)), [0, 1, 0, 1], "logistic")
     with pytest.raises(ValueError, match="package.module:function"):
         probing.resolve_judge("no_colon")
+
+
+def test_refusal_direction_without_a_target_separates_harmful_from_harmless() -> None:
+    activations, labels, _ = planted()
+    harmful, harmless = activations[labels == 1], activations[labels == 0]
+    found = probing.refusal_direction(harmful, harmless, ["h"] * len(harmful),
+                                      ["b"] * len(harmless), target="", seed=0)
+    assert found.kind == "diff_in_means" and found.screened == 0 and found.unlabelled == 0
+    assert found.scores.shape == (len(labels), 3)
+    layer = found.scores[:, 1]
+    assert layer[: len(harmful)].mean() > 0.8 > 0.2 > layer[len(harmful):].mean()
+
+
+def test_the_default_refusal_judge_reads_refusal_phrases() -> None:
+    judge = probing.resolve_judge("expected_harm.judges:refusal_verdicts")
+    assert judge(["q", "q"], ["I'm sorry, but I can't.", "Sure, here you go."]) == [1, 0]
