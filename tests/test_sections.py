@@ -51,8 +51,18 @@ def test_probing_smoke_run(tmp_path) -> None:
         output=tmp_path / "probing.ipynb",
     )
     text = outputs_text(output)
-    assert "embedded:smollm2-135m" in text  # the model is named next to its numbers
+    assert "embedded:smollm2-135m-safety" in text  # the model is named next to its numbers
     assert "diff_in_means" in text  # and so is the probe it fell back to
+    assert "score (layer 30, diff_in_means, embedded:smollm2-135m-safety" in text
+    assert "Traceback" not in text
+
+
+def test_models_smoke_run(tmp_path) -> None:
+    output = run_section(get_section("models"), {"per_set": 2},
+                         output=tmp_path / "models.ipynb")
+    text = outputs_text(output)
+    assert "embedded:smollm2-135m-safety" in text and "adapter sha256:" in text
+    assert "(harmful request, not shown)" in text  # harmful prompts never reach the page
     assert "Traceback" not in text
 
 
@@ -68,8 +78,9 @@ def test_a_failing_section_names_the_cell_and_the_error(tmp_path) -> None:
 def test_calibration_smoke_run(tmp_path) -> None:
     output = run_section(
         get_section("calibration"),
-        {"items_per_benchmark": 1, "benchmarks": ["advbench", "strongreject"], "attacks": ["direct", "pair"],
-         "pair_iterations": 1, "validation_items": 2, "max_tokens": 16},
+        {"items_per_benchmark": 1, "benchmarks": ["advbench", "strongreject"],
+         "attacks": ["direct", "pair"], "pair_iterations": 1, "validation_items": 2,
+         "max_tokens": 16},
         output=tmp_path / "calibration.ipynb",
     )
     text = outputs_text(output)

@@ -1,4 +1,7 @@
-"""The book's executable pages: each is a parameterised notebook that papermill runs into ``book/``."""
+"""The book's executable pages.
+
+Each is a parameterised notebook that papermill runs into ``book/``.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ SECTIONS: dict[str, Section] = {
     for s in (
         Section("framework", "framework", "The Expected Harm framework"),
         Section("datasets", "datasets", "Datasets"),
+        Section("models", "models", "Models"),
         Section("threat_distribution", "01_threat_distribution", "Threat distribution"),
         Section("calibration", "02_calibration", "Inverse risk calibration"),
         Section("probing", "05_probing", "Linear probes"),

@@ -63,8 +63,10 @@ def _chromium() -> str:
 SMOKE_PARAMETERS: dict[str, dict[str, object]] = {
     "threat_distribution": {"per_set": 1},
     "calibration": {"items_per_benchmark": 1, "benchmarks": ["advbench", "jbb_behaviors"],
-                    "attacks": ["direct", "refusal_suppression"], "validation_items": 2, "max_tokens": 48},
+                    "attacks": ["direct", "refusal_suppression"], "validation_items": 2,
+                    "max_tokens": 48},
     "probing": {"per_set": 3, "harmless_per_set": 15, "refusal_screen": 4, "layers": [1, 15, 30]},
+    "models": {"per_set": 3},
 }
 
 
@@ -81,7 +83,8 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(root / name, work / name)
     # MathJax is 24 MB: link the static folder instead of copying it; Sphinx copies what it needs.
-    shutil.copytree(root / "book", work / "book", ignore=shutil.ignore_patterns("_static", "*.ipynb"))
+    shutil.copytree(root / "book", work / "book",
+                    ignore=shutil.ignore_patterns("_static", "*.ipynb"))
     (work / "book" / "_static").symlink_to(root / "book" / "_static", target_is_directory=True)
     # The annotation page includes the protocol from data/; give the scratch copy the same path.
     (work / "data").symlink_to(root / "data", target_is_directory=True)
@@ -270,7 +273,8 @@ def test_calibration_page_shows_no_model_answer_unredacted(
     sources = {" ".join(get_attack(a).source.split()) for a in ("direct", "refusal_suppression")}
     cells = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split())
              for c in re.findall(r"<td[^>]*>(.*?)</td>", dom, re.S)]
-    long_cells = [c for c in cells if len(c.split()) > 12 and "[redacted:" not in c and c not in sources]
+    long_cells = [c for c in cells
+                  if len(c.split()) > 12 and "[redacted:" not in c and c not in sources]
     assert not long_cells, f"unredacted text on the page: {long_cells[:3]}"
     assert any("[redacted:" in c for c in cells), "the examples table shows no redacted answer"
     page = " ".join(dom.split())
@@ -279,3 +283,26 @@ def test_calibration_page_shows_no_model_answer_unredacted(
     for prompt in calibration_items(["advbench", "jbb_behaviors"], 1, seed=0)["prompt"]:
         assert " ".join(prompt.split())[:50] not in page
     _screenshot(url, tmp_path / "calibration.png")
+
+
+def test_models_page_shows_the_evaluation_and_no_harmful_request(
+    built_book: Path, served_book: str, tmp_path: Path
+):
+    from expected_harm.tuning import model_dir
+    from expected_harm.tuning.evaluate import held_out
+
+    url = f"{served_book}/book/models.html"
+    dom = _dom(url, tmp_path)
+    assert "embedded:smollm2-135m-safety" in dom and "adapter sha256:" in dom
+    assert re.search(r"\d+/3 = \d+% \[\d+%, \d+%\]", dom), "no refusal rate with its interval"
+    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
+    assert len(images) >= 2, "expected the loss curve and the refusal figure"
+    page = " ".join(dom.split())
+    harmful = held_out(model_dir(), per_set=3).query("role == 'eval_harmful'")
+    for prompt in harmful["prompt"]:
+        assert " ".join(prompt.split())[:40] not in page
+    cells = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split())
+             for c in re.findall(r"<td[^>]*>(.*?)</td>", dom, re.S)]
+    long_cells = [c for c in cells if len(c.split()) > 12 and "[redacted:" not in c]
+    assert not long_cells, f"unredacted text on the page: {long_cells[:3]}"
+    _screenshot(url, tmp_path / "models.png")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pandas as pd
 import pytest
 
 from expected_harm.models import EMBEDDED_MODELS, GenerateConfig, Status, chat, get_model
 from expected_harm.tuning import SAFETY_MODEL, model_dir
+from expected_harm.tuning.evaluate import held_out, refusals, summarise
 
 FOLDER = model_dir()
 needs_adapter = pytest.mark.skipif(
@@ -34,9 +36,35 @@ def test_chat_runs_with_the_adapter() -> None:
 @needs_adapter
 def test_committed_files_and_evaluation_are_complete() -> None:
     for name in ("adapter_config.json", "adapter_model.safetensors", "README.md", "recipe.yaml",
-                 "split.csv", "train_log.json", "eval.json"):
+                 "split.csv", "train_log.json", "eval.json", "eval_items.csv", "eyecheck.csv"):
         assert (FOLDER / name).is_file(), name
     results = json.loads((FOLDER / "eval.json").read_text())["results"]
     models = {row["model"] for row in results}
     assert models == {"embedded:smollm2-135m", f"embedded:{SAFETY_MODEL}"}
     assert all(0 <= row["low"] <= row["rate"] <= row["high"] <= 1 for row in results)
+
+
+
+@needs_adapter
+def test_recorded_evaluation_summarises_its_items() -> None:
+    items = pd.read_csv(FOLDER / "eval_items.csv", dtype={"item_id": str})
+    recorded = json.loads((FOLDER / "eval.json").read_text())["results"]
+    assert summarise(items) == recorded
+
+
+@needs_adapter
+def test_eye_check_was_read_on_the_committed_adapter() -> None:
+    eyes = pd.read_csv(FOLDER / "eyecheck.csv", dtype={"item_id": str})
+    digest = hashlib.sha256((FOLDER / "adapter.gguf").read_bytes()).hexdigest()[:16]
+    assert set(eyes["adapter_sha256"]) == {digest}, "retrained adapter: read a sample by eye again"
+
+
+@needs_adapter
+def test_committed_adapter_reproduces_its_recorded_verdicts_on_a_subset() -> None:
+    """Greedy answers of the committed weights give the verdicts the training run recorded."""
+    recorded = pd.read_csv(FOLDER / "eval_items.csv", dtype={"item_id": str})
+    prompts = held_out(FOLDER, per_set=3)
+    live = refusals(get_model(f"embedded:{SAFETY_MODEL}"), prompts, max_tokens=48, progress=False)
+    both = live.merge(recorded, on=["model", "spec", "item_id"], suffixes=("", "_recorded"))
+    assert len(both) == len(prompts)
+    assert both["refused"].tolist() == both["refused_recorded"].tolist()
