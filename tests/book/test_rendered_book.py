@@ -294,7 +294,7 @@ def test_models_page_shows_the_evaluation_and_no_harmful_request(
     url = f"{served_book}/book/models.html"
     dom = _dom(url, tmp_path)
     assert "embedded:smollm2-135m-safety" in dom and "adapter sha256:" in dom
-    assert re.search(r"\d+/3 = \d+% \[\d+%, \d+%\]", dom), "no refusal rate with its interval"
+    assert re.search(r"\d+/3 = \d+%<br/?>\[\d+%, \d+%\]", dom), "no refusal rate with its interval"
     images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
     assert len(images) >= 2, "expected the loss curve and the refusal figure"
     page = " ".join(dom.split())
