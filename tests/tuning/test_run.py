@@ -1,10 +1,10 @@
-"""The training command's small pieces: templated refusals, the refusal test, the check's guard."""
+"""The training command's small pieces: templated refusals and the check's guard."""
 
 from __future__ import annotations
 
 import pytest
 
-from expected_harm.tuning.run import check, refuses, templated_refusals
+from expected_harm.tuning.run import check, templated_refusals
 
 TEMPLATES = ["I'm sorry, but I can't help with that.", "I cannot assist with this request."]
 
@@ -18,11 +18,6 @@ def test_templated_refusals_are_seeded_and_cover_every_request() -> None:
     assert templated_refusals([], [], seed=3) == []
     with pytest.raises(ValueError, match="refusal_templates"):
         templated_refusals(prompts, [], seed=3)
-
-
-def test_refuses_reads_the_phrase_list() -> None:
-    assert refuses("I'm sorry, but I cannot help with that.")
-    assert not refuses("Sure. Step one: preheat the oven.")
 
 
 def test_check_refuses_to_overwrite_the_committed_run(tmp_path) -> None:

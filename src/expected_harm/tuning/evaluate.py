@@ -49,17 +49,14 @@ def refusals(model: ChatModel, frame: pd.DataFrame, max_tokens: int, *,
         ``frame``'s ``role, spec, item_id`` with ``model``, the answer's ``status`` and text
         (``response``) and ``refused`` (nullable 0/1; missing where the call failed).
     """
-    from expected_harm.judges import get_judge
+    from expected_harm.judges import refusal_verdicts
     from expected_harm.models import GenerateConfig, Status, generate
 
     results = generate(model, frame["prompt"].tolist(), GenerateConfig(max_tokens=max_tokens),
                        desc=f"eval {model.spec}", progress=progress)
-    answered = [r.status == Status.OK for r in results]
-    verdicts = get_judge(REFUSAL_JUDGE).judge(
-        frame["prompt"].tolist(), [r.text or "" for r in results], progress=False
-    )
-    refused = pd.array([int(v) if ok else pd.NA for v, ok in zip(verdicts["refusal"], answered,
-                                                                   strict=True)], dtype="Int64")
+    verdicts = refusal_verdicts(frame["prompt"].tolist(), [r.text or "" for r in results])
+    refused = pd.array([v if r.status == Status.OK else pd.NA
+                        for v, r in zip(verdicts, results, strict=True)], dtype="Int64")
     return frame[["role", "spec", "item_id"]].assign(
         model=model.spec, status=[r.status.value for r in results],
         response=[r.text for r in results], refused=refused,

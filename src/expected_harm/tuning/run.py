@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from expected_harm.judges import refusal_verdicts
 from expected_harm.tuning import SAFETY_MODEL, load_recipe, model_dir
 from expected_harm.tuning.evaluate import REFUSAL_JUDGE, held_out, refusals, summarise
 from expected_harm.tuning.split import make_split, split_prompts
@@ -49,13 +50,6 @@ def distil(prompts: list[str], max_tokens: int, base: str) -> list[str | None]:
     results = generate(get_model(f"embedded:{base}"), prompts,
                        GenerateConfig(max_tokens=max_tokens), desc="self-distil")
     return [r.text if r.status == Status.OK and r.text.strip() else None for r in results]
-
-
-def refuses(answer: str) -> bool:
-    """Whether JailbreakBench's refusal-phrase list finds a refusal in ``answer``."""
-    from expected_harm.judges import get_judge
-
-    return bool(get_judge(REFUSAL_JUDGE).judge([""], [answer], progress=False)["refusal"].iloc[0])
 
 
 def templated_refusals(prompts: list[str], templates: list[str],
@@ -116,7 +110,8 @@ def train(recipe: Mapping[str, Any], folder: Path, *, converter: Path | None) ->
     if recipe["distill"].get("drop_refusals", False):
         # The base model's own refusals of harmless requests would teach exactly what the tuning
         # must avoid (JailbreakBench's phrase list marks them, as in the evaluation).
-        kept &= ~answers.fillna("").map(refuses)
+        verdicts = refusal_verdicts(benign["prompt"].tolist(), answers.fillna("").tolist())
+        kept &= pd.Series(verdicts, index=answers.index) == 0
     pairs = list(zip(benign.loc[kept, "prompt"], answers[kept], strict=True))
     n_benign = len(pairs)
     pairs += list(zip(safety["prompt"], safety["response"], strict=True))
