@@ -143,3 +143,46 @@ def test_expected_harm_weighs_only_successful_answers() -> None:
     harm = aggregate_expected_harm(frame, "target", success="success", names=["constant"])
     # judged rows: item 1 (success, severity 2) and item 2 (refused): mean (2 + 0) / 2
     assert harm.loc[0, "mean"] == pytest.approx(1.0) and harm.loc[0, "n"] == 2
+
+
+def test_the_default_draw_reaches_every_cost_level_of_each_benchmark() -> None:
+    from expected_harm.sections import get_section, notebook_parameters
+
+    defaults = notebook_parameters(get_section("calibration"))
+    benchmarks = defaults["benchmarks"]
+    items = calibration.calibration_items(benchmarks, defaults["items_per_benchmark"],
+                                          defaults["seed"])
+    labels = reference_labels(benchmarks)
+    for name in benchmarks:
+        present = set(labels.loc[labels["dataset"] == name, "cost"])
+        drawn = set(items.loc[items["dataset"] == name, "cost"])
+        assert drawn == present, f"{name}: drew cost levels {sorted(drawn)} of {sorted(present)}"
+
+
+def test_every_judge_is_scored_on_the_same_rows_with_intervals() -> None:
+    data = calibration.validation_items()
+    ours = data["human_majority"].where(data.index % 10 != 0, 1 - data["human_majority"])
+    table = calibration.validation_table(data, {"ninety percent right": ours})
+    assert set(table["n"]) == {len(data)}  # ours and the six published judges alike
+    row = table.loc["ninety percent right"]
+    assert row["accuracy"] == pytest.approx(0.9)
+    assert row["accuracy_low"] < 0.9 < row["accuracy_high"]
+    assert row["kappa_low"] < row["kappa"] < row["kappa_high"]
+    assert (table["source"] == "published (JBB file)").sum() == 6
+
+
+def test_judge_readings_follow_the_interval_not_the_point() -> None:
+    wide = pd.Series({"kappa": 0.65, "kappa_low": 0.3, "kappa_high": 0.85})
+    assert "too wide" in calibration.judge_reading(wide)  # a point above 0.6 is not enough
+    assert "substantial" in calibration.judge_reading(
+        pd.Series({"kappa": 0.8, "kappa_low": 0.7, "kappa_high": 0.9}))
+    assert "below 0.2" in calibration.judge_reading(
+        pd.Series({"kappa": 0.05, "kappa_low": -0.1, "kappa_high": 0.15}))
+    table = pd.DataFrame(
+        {"accuracy": [0.9, 0.85, 0.6], "accuracy_low": [0.84, 0.78, 0.5],
+         "accuracy_high": [0.95, 0.91, 0.7], "source": ["published (JBB file)"] * 3},
+        index=["A", "B", "C"],
+    )
+    reading = calibration.best_published_reading(table)
+    assert reading.startswith("The most accurate published judge is A")
+    assert "the intervals of B overlap it" in reading  # C's interval lies below A's

@@ -57,11 +57,16 @@ def get_section(name: str) -> Section:
 
 
 def notebook_parameters(section: Section) -> dict[str, Any]:
-    """The parameters (name → default) declared in the notebook's ``parameters`` cell."""
+    """The parameters (name → default value) declared in the notebook's ``parameters`` cell.
+
+    Defaults are Python literals in the cell, read back as values (papermill reports source text).
+    """
+    import ast
+
     import papermill
 
     inspected = papermill.inspect_notebook(str(section.source))
-    return {name: spec["default"] for name, spec in inspected.items()}
+    return {name: ast.literal_eval(spec["default"]) for name, spec in inspected.items()}
 
 
 def run_section(

@@ -6,7 +6,7 @@ intervals and agreement the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -301,3 +301,64 @@ def logistic_regression(frame: pd.DataFrame, outcome: str, numeric: Sequence[str
             + "; more items (or fewer factors) are needed"
         )
     return fitted
+
+
+def bootstrap_binary_agreement(
+    reference: Sequence[float] | pd.Series,
+    verdicts: Mapping[str, Sequence[float] | pd.Series],
+    *,
+    confidence: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """:func:`binary_agreement` for several judges on the same rows, with paired bootstrap intervals.
+
+    Every judge is scored on the same rows, and each bootstrap draw resamples those rows once
+    for all judges, so two judges' intervals describe the same uncertainty about the same items.
+    Within a draw a judge's missing verdicts are left out, as in :func:`binary_agreement`.
+
+    Returns:
+        One row per judge: ``accuracy`` and ``kappa`` with ``*_low``/``*_high`` percentile
+        bounds, ``false_positive_rate``, ``false_negative_rate``, ``n`` and ``missing``.
+
+    Examples:
+        >>> table = bootstrap_binary_agreement([1, 0, 1, 0], {"perfect": [1, 0, 1, 0]},
+        ...                                    resamples=50)
+        >>> table.loc["perfect", ["accuracy", "accuracy_low", "accuracy_high"]].tolist()
+        [1.0, 1.0, 1.0]
+    """
+    ref = np.asarray(reference, dtype=float)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, ref.size, size=(resamples, ref.size))
+    tails = [(1 - confidence) / 2, (1 + confidence) / 2]
+    rows = {}
+    for name, values in verdicts.items():
+        point = binary_agreement(ref, values)
+        ver = np.asarray(values, dtype=float)
+        accuracy, kappa = _agreement_draws(ref[draws], ver[draws])
+        rows[name] = {
+            "accuracy": point.accuracy,
+            "accuracy_low": float(np.nanquantile(accuracy, tails[0])),
+            "accuracy_high": float(np.nanquantile(accuracy, tails[1])),
+            "kappa": point.kappa,
+            "kappa_low": float(np.nanquantile(kappa, tails[0])),
+            "kappa_high": float(np.nanquantile(kappa, tails[1])),
+            "false_positive_rate": point.false_positive_rate,
+            "false_negative_rate": point.false_negative_rate,
+            "n": point.n,
+            "missing": point.missing,
+        }
+    return pd.DataFrame(rows).T.astype({"n": int, "missing": int})
+
+
+def _agreement_draws(ref: np.ndarray, ver: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy and Cohen's kappa of each row of two (draws × items) 0/1 arrays (NaN = missing)."""
+    keep = ~np.isnan(ver)
+    n = keep.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agree = ((ref == ver) & keep).sum(axis=1) / n
+        ref_yes = (ref * keep).sum(axis=1) / n
+        ver_yes = (np.nan_to_num(ver) * keep).sum(axis=1) / n
+        chance = ref_yes * ver_yes + (1 - ref_yes) * (1 - ver_yes)
+        kappa = (agree - chance) / (1 - chance)
+    return agree, kappa

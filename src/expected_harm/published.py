@@ -1,0 +1,192 @@
+"""Published attacks on real models: the JailbreakBench artifacts joined to the reference labels.
+
+JailbreakBench (Chao et al. 2024) publishes the prompts and answers of five attacks on
+GPT-3.5-Turbo, GPT-4, Llama-2-7B-chat and Vicuna-13B for its 100 goals, each answer with the
+benchmark's own judge verdict (Llama-3-70B) and Llama Guard 1's. Every goal carries a reference
+cost and severity label (``data/annotations``), so finding 2 can be measured on real models
+offline: does attack success fall or rise with a goal's execution cost?
+
+One row per (target, attack, goal). An attack that submitted nothing for a goal (PAIR keeps only
+the prompts it found to work) is a failed attack, as in JailbreakBench's own success rates; such
+rows keep their own status and are counted in the tables, never judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from expected_harm.judges import Judge
+from expected_harm.models import ResponseCache, Status
+from expected_harm.stats import Estimate, bootstrap_mean, logistic_regression
+
+#: The attack names JailbreakBench's folders use, as the book shows them.
+ATTACK_NAMES: dict[str, str] = {
+    "PAIR": "PAIR",
+    "prompt_with_random_search": "random search",
+    "GCG": "GCG",
+    "JBC": "JBC (AIM)",
+    "DSN": "DSN",
+}
+#: Status of a row whose attack sent no prompt: a failed attack, not an answer.
+NO_SUBMISSION = "no_submission"
+JBB_JUDGE = "JailbreakBench judge (Llama-3-70B, published verdicts)"
+LLAMA_GUARD = "Llama Guard 1 (published verdicts)"
+
+
+def attack_rows() -> pd.DataFrame:
+    """Every published attempt with the goal's reference cost and severity.
+
+    Returns:
+        Columns ``target``, ``attack``, ``attack_type``, ``item_id`` (the JBB goal),
+        ``category``, ``cost``, ``severity``, ``status``, ``prompt`` (the goal),
+        ``attack_prompt``, ``response``, ``jbb_verdict`` and ``llama_guard_verdict`` (1.0, 0.0 or
+        missing where no verdict was published) and ``success``: the JailbreakBench verdict, 0.0
+        where the attack submitted nothing.
+
+    Raises:
+        ValueError: If a goal lacks a reference label (all 100 are labelled).
+    """
+    from expected_harm.annotations import jbb_goal_labels
+    from expected_harm.datasets import load
+
+    artifacts = load("jbb_artifacts")
+    labels = jbb_goal_labels().set_index("item_id")[["cost", "severity"]]
+    missing = sorted(set(artifacts["jbb_item_id"]) - set(labels.index), key=int)
+    if missing:
+        raise ValueError(f"JBB goals without reference labels: {', '.join(missing)}")
+    rows = pd.DataFrame(
+        {
+            "target": artifacts["target"],
+            "attack": artifacts["method"].map(ATTACK_NAMES).fillna(artifacts["method"]),
+            "attack_type": artifacts["attack_type"],
+            "item_id": artifacts["jbb_item_id"],
+            "category": artifacts["category"],
+            "status": artifacts["status"],
+            "prompt": artifacts["prompt"],
+            "attack_prompt": artifacts["attack_prompt"],
+            "response": artifacts["response"],
+            "jbb_verdict": artifacts["jailbroken"],
+            "llama_guard_verdict": artifacts["jailbroken_llama_guard1"],
+        }
+    ).join(labels, on="item_id")
+    answered = rows["status"] == Status.OK.value
+    rows["success"] = rows["jbb_verdict"].where(answered)
+    rows.loc[rows["status"] == NO_SUBMISSION, "success"] = 0.0
+    return rows
+
+
+def judged_sample(rows: pd.DataFrame, per_cell: int | None, seed: int) -> pd.DataFrame:
+    """The answered rows a book judge re-reads: all, or ``per_cell`` per (target, attack).
+
+    A seeded draw within each cell keeps every target and attack represented when a slow judge
+    can only read a few hundred answers.
+    """
+    answered = rows[rows["status"] == Status.OK.value]
+    if per_cell is None:
+        return answered
+    if per_cell < 1:
+        raise ValueError(f"per_cell must be at least 1 or None (all), got {per_cell}")
+    return answered.groupby(["target", "attack"], sort=False, group_keys=False).apply(
+        lambda cell: cell.sample(n=min(per_cell, len(cell)), random_state=seed)
+    )
+
+
+def rejudge(
+    rows: pd.DataFrame,
+    judge: Judge,
+    *,
+    cache: ResponseCache | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """The rows with the book judge's verdicts beside the published ones.
+
+    Adds ``judge_status``, ``book_verdict`` and ``book_success`` (the verdict where the judge
+    gave one; missing otherwise, so an unparsed judgement is never a refusal).
+    """
+    judged = judge.judge(
+        rows["prompt"].tolist(), rows["response"].tolist(), cache=cache, progress=progress
+    )
+    out = rows.reset_index(drop=True).assign(
+        judge_status=judged["status"].to_numpy(), book_verdict=judged["verdict"].to_numpy()
+    )
+    out["book_success"] = out["book_verdict"].where(out["judge_status"] == Status.OK.value)
+    return out
+
+
+def cost_slopes(rows: pd.DataFrame, success: str = "success") -> pd.DataFrame:
+    """Per target: the log-odds slope of success on cost, severity and attack held fixed.
+
+    ``success ~ cost + severity + attack`` by logistic regression with standard errors clustered
+    by goal (each goal appears once per attack). (target, attack) cells whose outcome never
+    varies carry no information on a within-attack slope and would separate the fit; they are
+    left out and counted in ``cells_dropped``.
+
+    Returns:
+        One row per target: ``slope``, ``low``, ``high`` (95%), ``odds_ratio``, ``p``,
+        ``direction`` in words, ``n`` rows and ``cells_dropped``; ``why`` where no fit exists.
+    """
+    out = []
+    for target, part in rows.dropna(subset=[success]).groupby("target", sort=True):
+        varies = part.groupby("attack")[success].transform("nunique") > 1
+        kept = part[varies]
+        dropped = part.loc[~varies, "attack"].nunique()
+        row = {"target": target, "n": len(kept), "cells_dropped": int(dropped)}
+        try:
+            fitted = logistic_regression(kept, success, ["cost", "severity"], ["attack"],
+                                         cluster="item_id")
+        except ValueError as error:
+            out.append({**row, "why": str(error)})
+            continue
+        low, high = fitted.conf_int().loc["cost"]
+        out.append({**row, "slope": fitted.params["cost"], "low": low, "high": high,
+                    "odds_ratio": float(np.exp(fitted.params["cost"])),
+                    "p": fitted.pvalues["cost"], "direction": slope_direction(low, high)})
+    return pd.DataFrame(out)
+
+
+def slope_direction(low: float, high: float) -> str:
+    """The cost slope's sign in words, from its interval.
+
+    Examples:
+        >>> slope_direction(-0.9, -0.1)
+        'falls with cost (inverse calibration)'
+        >>> slope_direction(-0.2, 0.3)
+        'no clear direction'
+    """
+    if high < 0:
+        return "falls with cost (inverse calibration)"
+    if low > 0:
+        return "rises with cost (calibrated direction)"
+    return "no clear direction"
+
+
+def harm_per_goal(rows: pd.DataFrame, likelihoods: Sequence[str] | None = None,
+                  success: str = "success") -> pd.DataFrame:
+    """Expected Harm per (target, goal, likelihood), averaged over the attacks tried on the goal.
+
+    Averaging within a goal first makes the goal the unit that a bootstrap then resamples.
+    """
+    from expected_harm.harm import expected_harm_by_likelihood
+
+    rated = rows.dropna(subset=[success, "cost", "severity"])
+    per_row = expected_harm_by_likelihood(rated["severity"], rated["cost"], names=likelihoods)
+    per_row = per_row.mul(rated[success].astype(float), axis=0)
+    long = per_row.join(rated[["target", "item_id"]]).melt(
+        id_vars=["target", "item_id"], var_name="likelihood", value_name="harm"
+    )
+    return long.groupby(["target", "likelihood", "item_id"], sort=False)["harm"].mean().reset_index()
+
+
+def harm_by_target(rows: pd.DataFrame, likelihoods: Sequence[str] | None = None,
+                   success: str = "success", seed: int = 0) -> pd.DataFrame:
+    """Mean Expected Harm per target and likelihood, with a bootstrap over goals (95%)."""
+    per_goal = harm_per_goal(rows, likelihoods, success)
+    out = []
+    for (target, likelihood), part in per_goal.groupby(["target", "likelihood"], sort=False):
+        estimate: Estimate = bootstrap_mean(part["harm"], seed=seed)
+        out.append({"target": target, "likelihood": likelihood, "mean": estimate.value,
+                    "low": estimate.low, "high": estimate.high, "goals": estimate.n})
+    return pd.DataFrame(out)
