@@ -60,8 +60,8 @@ def scratch_mirror(
         target = root / name
         shutil.copytree(mirror / name, target)
         target.chmod(0o755)
-        for path in target.iterdir():
-            path.chmod(0o644)  # the mirror is read-only; the copy must be editable
+        for path in target.rglob("*"):  # the mirror is read-only; the copy must be editable
+            path.chmod(0o755 if path.is_dir() else 0o644)
         return target
 
     return copy

@@ -20,6 +20,7 @@ def test_list_prints_name_group_rows_licence_for_every_set() -> None:
     for name in REGISTRY:
         assert name in result.output
     assert "CC BY-NC 4.0" in result.output
+    assert "model_outputs" in result.output
 
 
 def test_show_reports_sizes_and_subsets_but_no_prompt_text(mirror: Path) -> None:
@@ -48,4 +49,5 @@ def test_verify_fails_on_a_changed_file(scratch_mirror: Callable[[str], Path]) -
     path.write_bytes(path.read_bytes() + b"\n")
     result = runner.invoke(data_app, ["verify"])
     assert result.exit_code == 1
-    assert "ok: 0, mismatch: 1, missing: 18" in result.output
+    # 48 registered files (18 of them JBB artifacts, 11 FRACTURED-SORRY-Bench files), 1 copied.
+    assert "ok: 0, mismatch: 1, missing: 47" in result.output

@@ -1,8 +1,11 @@
 """Dataset registry: every benchmark and real-world prompt set behind one loader.
 
 Each registered set loads into one tidy pandas schema (``dataset, item_id, prompt, category,
-group`` plus the set's own columns). Files come from the cache, else the read-only mirror named by
-``$EXPECTED_HARM_DATA_MIRROR``, else a pinned download checked against its sha256.
+group`` plus the set's own columns). Most sets are prompt sets; the ``model_outputs`` sets
+(``jbb_artifacts``, ``fractured_sorry_bench``) hold real models' published answers to known
+requests, one row per answer, with a ``status`` and the published verdicts. Files come from the
+cache, else the read-only mirror named by ``$EXPECTED_HARM_DATA_MIRROR``, else a pinned download
+checked against its sha256.
 
 Examples:
     >>> from expected_harm.datasets import load
@@ -19,11 +22,20 @@ from expected_harm.datasets._duplicates import (
 )
 from expected_harm.datasets._load import list_datasets, load, load_all, verify
 from expected_harm.datasets._registry import REGISTRY, Dataset, Subset, get_dataset, parse_spec
-from expected_harm.datasets._schema import GROUPS, SCHEMA_COLUMNS, DatasetError, Group
+from expected_harm.datasets._schema import (
+    GROUPS,
+    MODEL_OUTPUTS,
+    PROMPT_GROUPS,
+    SCHEMA_COLUMNS,
+    DatasetError,
+    Group,
+)
 from expected_harm.datasets._sources import DataFile
 
 __all__ = [
     "GROUPS",
+    "MODEL_OUTPUTS",
+    "PROMPT_GROUPS",
     "REGISTRY",
     "SCHEMA_COLUMNS",
     "DataFile",

@@ -14,6 +14,8 @@ from expected_harm.datasets._duplicates import drop_duplicate_prompts
 from expected_harm.datasets._registry import REGISTRY, Dataset, get_dataset, parse_spec
 from expected_harm.datasets._schema import (
     GROUPS,
+    MODEL_OUTPUTS,
+    PROMPT_GROUPS,
     SCHEMA_COLUMNS,
     DatasetError,
     order_columns,
@@ -32,7 +34,10 @@ def _load_entry(entry: Dataset) -> pd.DataFrame:
     raw = read_raw(entry.name, entry.files)
     frame = entry.parse(raw)
     source = ", ".join(str(file.path) for file in raw.values())
-    validate_tidy(frame, source=source, expected_rows=entry.rows)
+    validate_tidy(
+        frame, source=source, expected_rows=entry.rows,
+        rows_without_prompt=entry.rows_without_prompt,
+    )
     for file in entry.files:
         check_sha256(file, raw[file.name])
     extras = [column for column in frame.columns if column not in SCHEMA_COLUMNS]
@@ -49,13 +54,18 @@ def load(spec: str, *, drop_duplicates: bool = False) -> pd.DataFrame:
         drop_duplicates: Drop rows whose prompt repeats an earlier row of the same set.
 
     Returns:
-        Columns ``dataset, item_id, prompt, category, group`` then the set's own columns.
+        Columns ``dataset, item_id, prompt, category, group`` then the set's own columns (for
+        a subset that names its columns, only those).
 
     Raises:
-        ValueError: Unknown set or subset.
+        ValueError: Unknown set or subset; ``drop_duplicates`` on a set of model outputs (its
+            requests repeat by design, once per model and attack).
         DatasetError: The file is unavailable, corrupted or malformed (message names the file).
     """
     entry, subset = parse_spec(spec)
+    if drop_duplicates and entry.group == MODEL_OUTPUTS:
+        raise ValueError(f"{spec}: a {MODEL_OUTPUTS} set repeats each request by design; "
+                         "duplicates are not dropped from it")
     frame = _load_entry(entry)
     if subset is not None:
         chosen = entry.subsets[subset]
@@ -64,6 +74,8 @@ def load(spec: str, *, drop_duplicates: bool = False) -> pd.DataFrame:
             raise DatasetError(
                 f"{spec}: expected {chosen.rows} rows in the subset, selected {len(frame)}"
             )
+        if chosen.columns is not None:
+            frame = order_columns(frame, chosen.columns)
     return drop_duplicate_prompts(frame) if drop_duplicates else frame
 
 
@@ -78,7 +90,10 @@ def load_all(
 
     Args:
         names: Specs as for :func:`load`; default every registered set, in registry order.
-        groups: Keep only sets of these groups (e.g. ``["benchmark", "real_world"]``).
+        groups: Keep only sets of these groups (e.g. ``["benchmark", "real_world"]``). The
+            default, when ``names`` is also left out, is every group of prompt sets: the
+            ``model_outputs`` sets repeat each request once per model and attack, so stacking
+            them with prompt sets would count those requests many times.
         study_subsets: Replace each set by the subset the study analyses (XSTest unsafe,
             ToxicChat toxic, HarmBench standard+contextual, ...) where it has one.
         drop_duplicates: Drop exact duplicate prompts within and across sets, keeping the first
@@ -94,6 +109,8 @@ def load_all(
         unknown = sorted(set(groups) - set(GROUPS))
         if unknown:
             raise ValueError(f"unknown group(s) {', '.join(unknown)}; groups: {', '.join(GROUPS)}")
+    if names is None and groups is None:
+        groups = PROMPT_GROUPS
     specs = list(REGISTRY) if names is None else list(names)
     frames = []
     for spec in specs:

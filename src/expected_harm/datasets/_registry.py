@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from expected_harm.datasets import _model_outputs as outputs
 from expected_harm.datasets import _parsers as parsers
-from expected_harm.datasets._schema import Group
+from expected_harm.datasets._schema import MODEL_OUTPUTS, Group
 from expected_harm.datasets._sources import DataFile
 
 
@@ -29,11 +30,14 @@ class Subset:
         description: What the slice is, for ``data show`` and the book.
         select: Boolean mask over the set's tidy frame.
         rows: Expected size; the loader refuses a slice of another size.
+        columns: The set-specific columns the slice keeps (after the schema columns), for a set
+            whose rows are of several kinds with different fields; None keeps them all.
     """
 
     description: str
     select: Callable[[pd.DataFrame], pd.Series]
     rows: int
+    columns: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class Dataset:
         parse: Parser from the raw files to the tidy schema.
         subsets: Named slices, selected as ``"name:subset"``.
         study_subset: The slice the threat-distribution analysis uses, if not the whole set.
+        rows_without_prompt: Rows whose request was never published (a set of model outputs);
+            the loader refuses any other number of empty prompts.
     """
 
     name: str
@@ -68,6 +74,7 @@ class Dataset:
     parse: Callable[[Mapping[str, parsers.RawFile]], pd.DataFrame] = field(repr=False)
     subsets: Mapping[str, Subset] = field(default_factory=dict)
     study_subset: str | None = None
+    rows_without_prompt: int = 0
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -118,6 +125,87 @@ _DO_NOT_ANSWER_AREAS = {
 _DO_NOT_ANSWER_HARMFUL = (
     "discrimination_exclusion_toxicity_hateful_offensive", "information_hazard", "malicious_uses"
 )
+
+
+_JBB_ARTIFACTS = ("JailbreakBench/artifacts", "909e68c01d94222b8ad2e397a017e2e12e2adb73")
+# PROVENANCE.md: METHOD/TYPE/MODEL.json → sha256 (18 files, 100 rows each).
+_JBB_ARTIFACT_FILES = {
+    "DSN/white_box/llama-2-7b-chat-hf.json":
+        "9bcdbe88b18e729ca9abf593d3e5141e7958aff0eb3a0e62ae92b8f64acbdcd9",
+    "DSN/white_box/vicuna-13b-v1.5.json":
+        "ea0a5f7331baf595fb6e6925423f43367cbce8da9273ce93c6a03e2201e3373d",
+    "GCG/transfer/gpt-3.5-turbo-1106.json":
+        "ff185b1dc73732d830e96efdb3f4a92294ee72e9c88a1800b1d11d4ecb3d4cdf",
+    "GCG/transfer/gpt-4-0125-preview.json":
+        "af54543a06e3702256315517ee6e6a7b0edf182dd2c6d938216fa58cbea8de23",
+    "GCG/white_box/llama-2-7b-chat-hf.json":
+        "f76cbaf899c79ca8eed6a6ed26d6f8789933c5595a9a5ee028e305dec4dd95f7",
+    "GCG/white_box/vicuna-13b-v1.5.json":
+        "9eff8b6f78cae002737868ca8cdd886be5afcd1cbbbe4cf51ff837bc688b01b1",
+    "JBC/manual/gpt-3.5-turbo-1106.json":
+        "5999b8f2fc5e85fd4f7d6553abaeaa66f2dc10c5354faa41622e511c08eab871",
+    "JBC/manual/gpt-4-0125-preview.json":
+        "1785f7cf838522461b5b9af3fa606715ecf55c194581f4c8c5c9f1945b59db05",
+    "JBC/manual/llama-2-7b-chat-hf.json":
+        "1607a5a5b9f50abc7f2ff9e07b7257dfde7228b88cfdf73c20f5f56108ffdd23",
+    "JBC/manual/vicuna-13b-v1.5.json":
+        "1d5df5aa451c3d1bb8a4c048a7b2e1e6132e72f2970cb9d94ffc77f44e0edb39",
+    "PAIR/black_box/gpt-3.5-turbo-1106.json":
+        "49e007ce488e606cede7ffc8b022e35080b7f3870956e4cb2423d9b42749c78f",
+    "PAIR/black_box/gpt-4-0125-preview.json":
+        "6dd214eee78184daf048ac8af166641724b49fd25bc831e5d7201469c162004d",
+    "PAIR/black_box/llama-2-7b-chat-hf.json":
+        "02819296c5d992568d732d37813b2ce34624068a20f21025c04c04d52820b029",
+    "PAIR/black_box/vicuna-13b-v1.5.json":
+        "18b101386419a98fbdf45cb987069f83af3a40d5e0f7f0d32c4e9dc5ecc049b4",
+    "prompt_with_random_search/black_box/gpt-3.5-turbo-1106.json":
+        "d4a0691eda37b02dc948b6d6d08460f7d5cd3f15099121b388a58634ffb7bd76",
+    "prompt_with_random_search/black_box/gpt-4-0125-preview.json":
+        "4a0573dba6823c676cab99ed54b8191244080883948270fac9b75255b7c69206",
+    "prompt_with_random_search/black_box/llama-2-7b-chat-hf.json":
+        "45df98af6e1c0e35747f6b9c80cdc606e96c76a511e09a1a49ad5b00cfb51c0a",
+    "prompt_with_random_search/black_box/vicuna-13b-v1.5.json":
+        "9d87a56659f617438feb5770bb2c8e4c2dbbd1bd62964f2c1a8775988017ac5d",
+}
+_FRACTURED = ("AmanPriyanshu/FRACTURED-SORRY-Bench", "746bb731590d1ab63cec070b2427ec56f3f26d37")
+_FRACTURED_FILES = {
+    outputs.HARMFUL_DECOMPOSITIONS:
+        "194ab37189f83a299881af709a7a410079906dccc115642e715aae93d7e02451",
+    outputs.EVALUATIONS: "6eb0b815b05dba19a4d80fd16847edd0d64cd68f6822924feaf294fb32bd06e5",
+    outputs.BENIGN_DECOMPOSITIONS:
+        "b2f9a3de8aff891d76e2934b1c364ad699390eea8cbcdee5f089639521fa6642",
+    "responses/gpt-3.5/vanilla_responses.csv":
+        "271f5291c91433a1e56760739724cd45fb6b6b6f8e5dc02bfc24534dd7f2df16",
+    "responses/gpt-3.5/decomposed_responses.csv":
+        "dd0e6bf09f4386fae1c36cdbd9dd358beda6e70d26af2de367b60e12655c6f68",
+    "responses/gpt-4/vanilla_responses.csv":
+        "cbe142219be42c2f6dea653802f0c6579def472f2075248070aa49308cda1578",
+    "responses/gpt-4/decomposed_responses.csv":
+        "3ed3cc0f96c08647c9717d366881718fb8369c44e338a039f85c2c195f33a37a",
+    "responses/gpt-4o/vanilla_responses.csv":
+        "5f0c8607d80727bb4f50d866a8271900e6769280a4016fb2c03bd6b5da1be09a",
+    "responses/gpt-4o/decomposed_responses.csv":
+        "42a18b327ea770404075fe4b10032a4159d3dd4b99e134f6450338446bfd87c1",
+    "responses/gpt-4o-mini/vanilla_responses.csv":
+        "609d67d2315550c815e2172ec0cdd9d4609c63a714bde659d4f3fd281ba39339",
+    "responses/gpt-4o-mini/decomposed_responses.csv":
+        "6335a003855f44285dc43e22beece2742dfc199ba7183aa0d60ffc84386ad9a7",
+}
+# PROVENANCE.md: 450 harmful decompositions with 2,984 sub-questions, 450 benign with 2,841;
+# 4 targets x 2 conditions x 450 conversations.
+_SUB_QUESTIONS = 2984 + 2841
+_CONVERSATIONS = len(outputs.FRACTURED_TARGETS) * len(outputs.CONDITIONS) * outputs.SORRY_QUESTIONS
+_SUB_QUESTION_COLUMNS = (
+    "decomposition_id", "kind", "question_index", "sorry_bench_item_id", "step", "n_steps",
+    "sub_question", "decomposition_label", "decomposition_reason",
+)
+_CONVERSATION_COLUMNS = (
+    "target", "condition", "question_index", "sorry_bench_item_id", "decomposition_id",
+    "system_prompt", "questions", "answers", "response", "verdict", "jailbroken", "status",
+)
+# Requests never published: the benign originals (2,841 sub-question rows) and SORRY-Bench row
+# 141, empty upstream (its 8 harmful sub-questions and its 8 conversations).
+_FRACTURED_WITHOUT_PROMPT = 2841 + 8 + 8
 
 
 def _column_in(column: str, values: tuple[str, ...]) -> Callable[[pd.DataFrame], pd.Series]:
@@ -451,10 +539,67 @@ _ENTRIES: tuple[Dataset, ...] = (
         rows=100,
         parse=parsers.parse_jbb_judge_comparison,
     ),
+    Dataset(
+        name="jbb_artifacts",
+        title="JailbreakBench artifacts (real attacks on real models)",
+        group=MODEL_OUTPUTS,
+        origin="five published attacks (PAIR, random search, GCG, JailbreakChat AIM, DSN) on "
+        "four real models, with the JailbreakBench judge's and Llama Guard 1's verdicts",
+        citation=_JBB_CITATION,
+        licence="MIT",
+        source="JailbreakBench/artifacts@909e68c0 (attack-artifacts/)",
+        files=tuple(
+            DataFile(name, digest, _github(*_JBB_ARTIFACTS, f"attack-artifacts/{name}"))
+            for name, digest in _JBB_ARTIFACT_FILES.items()
+        ),
+        rows=len(_JBB_ARTIFACT_FILES) * outputs.JBB_GOALS,
+        parse=outputs.parse_jbb_artifacts,
+        subsets={
+            "answered": Subset(
+                "rows with an attack prompt and a response (PAIR submitted nothing for 163)",
+                _column_is("status", outputs.ANSWERED),
+                1637,
+            ),
+        },
+    ),
+    Dataset(
+        name="fractured_sorry_bench",
+        title="FRACTURED-SORRY-Bench (decompositions and real models' answers)",
+        group=MODEL_OUTPUTS,
+        origin="GPT-4o's decompositions of SORRY-Bench prompts into sub-questions (attack-side, "
+        "not cost-based), four OpenAI models' answers, GPT-4o's verdicts",
+        citation="Priyanshu & Vijay (2024), FRACTURED-SORRY-Bench: Framework for Revealing "
+        "Attacks in Conversational Turns Undermining Refusal Efficacy and Defenses over "
+        "SORRY-Bench, arXiv:2408.16163",
+        licence="CC BY-NC 4.0; SORRY-Bench upstream gated terms",
+        source="AmanPriyanshu/FRACTURED-SORRY-Bench@746bb731",
+        files=tuple(
+            DataFile(name, digest, _github(*_FRACTURED, name))
+            for name, digest in _FRACTURED_FILES.items()
+        ),
+        rows=_SUB_QUESTIONS + _CONVERSATIONS,
+        parse=outputs.parse_fractured_sorry_bench,
+        subsets={
+            "decompositions": Subset(
+                "one row per sub-question of the 450 harmful and 450 benign decompositions",
+                _column_is("record", "sub_question"),
+                _SUB_QUESTIONS,
+                _SUB_QUESTION_COLUMNS,
+            ),
+            "conversations": Subset(
+                "one row per (target, vanilla/decomposed, question), with GPT-4o's verdict",
+                _column_is("record", "conversation"),
+                _CONVERSATIONS,
+                _CONVERSATION_COLUMNS,
+            ),
+        },
+        rows_without_prompt=_FRACTURED_WITHOUT_PROMPT,
+    ),
 )
 
 REGISTRY: dict[str, Dataset] = {entry.name: entry for entry in _ENTRIES}
-"""Every registered set by name, in a stable order: benchmarks first, then real-world prompts."""
+"""Every registered set by name, in a stable order: benchmarks first, then real-world prompts,
+then the other prompt groups, then published model outputs."""
 
 
 def get_dataset(name: str) -> Dataset:

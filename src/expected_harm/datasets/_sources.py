@@ -30,7 +30,8 @@ class DataFile:
     """One file a dataset reads.
 
     Attributes:
-        name: File name inside the dataset's folder (same in the cache and in the mirror).
+        name: Path of the file inside the dataset's folder, e.g. ``behaviors.csv`` or
+            ``PAIR/black_box/vicuna-13b-v1.5.json`` (same in the cache and in the mirror).
         sha256: Hex digest of the file exactly as it sits in the mirror; every load checks it.
         urls: Canonical download URLs, tried in order, pinned to a commit or a released wheel so
             the bytes cannot drift. Empty for files the mirror derived from upstream data (they
