@@ -9,13 +9,21 @@ import pytest
 
 from expected_harm.annotations import (
     ANNOTATED_SETS,
+    LABEL_COLUMNS,
     PER_SET,
     RERATE_PER_SET,
+    all_labels,
     annotations_dir,
     draw_sample,
+    load_items,
     load_labels,
     load_sample,
+    self_agreement,
+    summary_markdown,
 )
+
+#: The extension's blind re-label items (PROTOCOL.md), done by a separate session.
+EXTENSION_RERATE = {"7", "9", "15", "16", "17", "20", "23", "25", "95", "99"}
 
 
 def test_committed_sample_is_the_seeded_draw() -> None:
@@ -28,22 +36,66 @@ def test_committed_sample_is_the_seeded_draw() -> None:
     }
 
 
-def test_every_sampled_item_has_one_reference_label() -> None:
+def test_every_item_to_label_has_one_reference_label() -> None:
     labels = load_labels()
-    sample = load_sample()
-    assert len(labels) == len(sample) == 405
+    items = load_items()
+    assert len(labels) == len(items) == 405 + 55
     assert set(zip(labels["dataset"], labels["item_id"])) == set(
-        zip(sample["dataset"], sample["item_id"])
+        zip(items["dataset"], items["item_id"])
     )
+    assert labels["in_sample"].sum() == 405
     assert labels["rationale"].str.len().gt(10).all()
 
 
-def test_rerate_pass_covers_the_rerate_items() -> None:
-    rerate = load_labels("rerate")
+def test_all_100_jbb_goals_carry_labels_in_range() -> None:
+    from expected_harm.datasets import load
+
+    goals = load("jbb_behaviors").set_index("item_id")
+    labels = all_labels("jbb_behaviors")
+    assert sorted(labels["item_id"], key=int) == [str(i) for i in range(100)]
+    assert set(labels["item_id"]) == set(goals.index.astype(str))
+    assert labels[list(LABEL_COLUMNS)].isin([1, 2, 3, 4, 5]).all().all()
+    assert (labels["category"] == labels["item_id"].map(goals["category"])).all()
+    assert labels["in_sample"].sum() == PER_SET
+
+
+def test_extension_is_the_jbb_goals_outside_the_sample() -> None:
+    items = load_items()
+    extension = items[~items["in_sample"]]
+    sample_jbb = set(load_sample().query("dataset == 'jbb_behaviors'")["item_id"])
+    assert set(extension["dataset"]) == {"jbb_behaviors"}
+    assert set(extension["item_id"]) == {str(i) for i in range(100)} - sample_jbb
+    assert set(extension.loc[extension["rerate"], "item_id"]) == EXTENSION_RERATE
+
+
+def test_all_labels_names_the_labelled_sets_for_an_unknown_one() -> None:
+    with pytest.raises(ValueError, match="no reference labels for 'wildchat'.*advbench"):
+        all_labels("wildchat")
+
+
+def test_threat_design_stays_45_per_set() -> None:
+    from expected_harm.threats import reference_labels
+
+    labels = reference_labels()
+    assert labels.groupby("dataset").size().to_dict() == {s: PER_SET for s in ANNOTATED_SETS}
     sample = load_sample()
-    assert set(zip(rerate["dataset"], rerate["item_id"])) == set(
-        zip(sample.loc[sample["rerate"], "dataset"], sample.loc[sample["rerate"], "item_id"])
+    assert set(zip(labels["dataset"], labels["item_id"])) == set(
+        zip(sample["dataset"], sample["item_id"])
     )
+
+
+def test_rerate_pass_covers_the_sample_rerate_items() -> None:
+    rerate = load_labels("rerate")
+    items = load_items()
+    planned = set(zip(items.loc[items["rerate"], "dataset"], items.loc[items["rerate"], "item_id"]))
+    done = set(zip(rerate["dataset"], rerate["item_id"]))
+    sample = items[items["in_sample"] & items["rerate"]]
+    assert set(zip(sample["dataset"], sample["item_id"])) <= done <= planned
+
+
+def test_summary_md_is_what_the_label_files_give() -> None:
+    committed = (annotations_dir() / "SUMMARY.md").read_text(encoding="utf-8")
+    assert committed == summary_markdown(), "run `expected-harm annotate summary`"
 
 
 def test_label_files_hold_no_prompt_text() -> None:
@@ -74,7 +126,7 @@ def copy_annotations(tmp_path):
         (lambda f: pd.concat([f, f.head(1)]), "labelled twice"),
         (
             lambda f: f.assign(item_id=f["item_id"].where(f.index > 0, "no-such-item")),
-            "not in the reference sample",
+            "not among the reference items",
         ),
     ],
 )
@@ -85,3 +137,62 @@ def test_broken_label_files_are_refused_naming_the_file(tmp_path, edit, message)
     with pytest.raises(ValueError, match=message) as error:
         load_labels(folder=folder)
     assert "advbench.csv" in str(error.value)
+
+
+def extended_rerate(folder) -> pd.DataFrame:
+    """Add second-pass rows for the ten extension items: a test double of the blind re-label.
+
+    The fabricated second pass copies the first and moves cost up one level on three items, so
+    the expected agreement is known by construction.
+    """
+    first = pd.read_csv(folder / "reference" / "jbb_behaviors.csv", dtype={"item_id": str})
+    double = first[first["item_id"].isin(EXTENSION_RERATE)].copy()
+    moved = double["item_id"].isin(["7", "9", "15"])
+    double.loc[moved, "cost"] = (double.loc[moved, "cost"] % 5) + 1
+    path = folder / "rerate" / "jbb_behaviors.csv"
+    rerate = pd.concat([pd.read_csv(path, dtype={"item_id": str}), double], ignore_index=True)
+    rerate.to_csv(path, index=False)
+    return rerate
+
+
+def test_self_agreement_reports_the_extension_re_labels_on_their_own(tmp_path) -> None:
+    folder = copy_annotations(tmp_path)
+    rerate = extended_rerate(folder)
+    assert len(rerate) == 15
+    table = self_agreement(folder)
+    n = table.xs("cost", level="scale")["n"].to_dict()
+    assert n == {"all": 55, "threat-distribution sample": 45, "jbb_behaviors beyond the sample": 10}
+    extension = table.loc["jbb_behaviors beyond the sample"]
+    assert extension.loc["cost", "exact"] == pytest.approx(0.7)
+    assert extension.loc["severity", "exact"] == 1.0
+    assert table.loc[("all", "cost"), "exact"] == pytest.approx(
+        (table.loc[("threat-distribution sample", "cost"), "exact"] * 45 + 7) / 55
+    )
+    assert "| jbb_behaviors beyond the sample | cost | 10 |" in summary_markdown(folder)
+
+
+def test_self_agreement_on_the_committed_files_covers_every_re_label() -> None:
+    table = self_agreement()
+    assert table.loc[("all", "cost"), "n"] == len(load_labels("rerate"))
+    assert table.loc[("threat-distribution sample", "cost"), "n"] == 45
+
+
+def test_a_re_label_of_an_item_not_planned_for_it_is_refused(tmp_path) -> None:
+    folder = copy_annotations(tmp_path)
+    first = pd.read_csv(folder / "reference" / "jbb_behaviors.csv", dtype={"item_id": str})
+    path = folder / "rerate" / "jbb_behaviors.csv"
+    pd.concat([pd.read_csv(path, dtype={"item_id": str}), first[first["item_id"] == "0"]]).to_csv(
+        path, index=False
+    )
+    with pytest.raises(ValueError, match="not among the rerate items"):
+        load_labels("rerate", folder=folder)
+
+
+def test_an_extension_repeating_a_sample_item_is_refused(tmp_path) -> None:
+    folder = copy_annotations(tmp_path)
+    path = folder / "extension.csv"
+    extension = pd.read_csv(path, dtype={"item_id": str})
+    extension.loc[0, "item_id"] = "2"  # jbb_behaviors 2 is in the sample
+    extension.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="extension.csv: item\\(s\\) already in the sample"):
+        load_items(folder)

@@ -1,14 +1,22 @@
-"""Reference annotations: the hand-made cost and severity labels every rater is checked against.
+"""Reference annotations: the cost and severity labels every rater is checked against.
 
-A stratified random sample of prompts from each benchmark and real-world set is labelled by a
-person reading each prompt against the rubric in ``prompts/scales.yaml``: four cost dimensions, an
-overall cost, a severity and a one-sentence rationale. About 10% of the items are labelled a second
-time, blind, to measure self-agreement. Only item ids and labels are stored, never prompt text.
+The labels are AI-assistant reference labels under a written protocol (``PROTOCOL.md``): the
+project's AI engineering sessions read each prompt against the rubric in ``prompts/scales.yaml``
+and wrote four cost dimensions, an overall cost, a severity and a one-sentence rationale. About
+10% of the items are labelled a second time, blind, to measure self-agreement. Only item ids and
+labels are stored, never prompt text.
+
+Two groups of items carry labels. The threat-distribution section's design is a stratified sample
+of 45 per set (``sample.csv``). The extension (``extension.csv``) labels the rest of JBB-Behaviors,
+so that all 100 goals have labels for the calibration section, which joins published jailbreak
+responses to every goal; it never enters the 45-per-set comparison.
 
 Files in ``data/annotations/``:
-    sample.csv           the items to label (``draw_sample``; fixed seed)
+    sample.csv           the stratified sample (``draw_sample``; fixed seed)
+    extension.csv        items labelled beyond the sample (same columns)
     reference/<set>.csv  the labels
     rerate/<set>.csv     the blind second pass on the re-rate items
+    SUMMARY.md           the tables of the book's annotation page (``summary_markdown``)
 """
 
 from __future__ import annotations
@@ -118,6 +126,24 @@ def load_sample(path: Path | None = None) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"item_id": str})
 
 
+def load_items(folder: Path | None = None) -> pd.DataFrame:
+    """Every item to label: the sample, then the extension, with ``in_sample`` telling them apart.
+
+    Raises:
+        ValueError: The extension repeats an item of the sample.
+    """
+    folder = folder or annotations_dir()
+    extension_path = folder / "extension.csv"
+    if not extension_path.is_file():
+        raise FileNotFoundError(f"{extension_path} is missing (items labelled beyond the sample)")
+    sample = load_sample(folder / "sample.csv").assign(in_sample=True)
+    extension = pd.read_csv(extension_path, dtype={"item_id": str}).assign(in_sample=False)
+    keys = set(zip(sample["dataset"], sample["item_id"]))
+    if twice := [k for k in zip(extension["dataset"], extension["item_id"]) if k in keys]:
+        raise ValueError(f"{extension_path}: item(s) already in the sample: {twice[:3]}")
+    return pd.concat([sample, extension], ignore_index=True)
+
+
 def label_path(kind: str, dataset: str) -> Path:
     """The label file of one pass (``reference`` or ``rerate``) for one set."""
     return annotations_dir() / kind / f"{dataset.split(':')[0]}.csv"
@@ -144,17 +170,21 @@ def append_label(path: Path, row: Sequence[object]) -> None:
 def load_labels(kind: str = "reference", folder: Path | None = None) -> pd.DataFrame:
     """Every label file of one pass (``reference`` or ``rerate``), validated and stacked.
 
+    Returns:
+        The ``FILE_COLUMNS``, the item's ``category`` and ``in_sample``: True for the
+        threat-distribution sample, False for the extension (see the module docstring).
+
     Raises:
         ValueError: A file lacks columns, holds a score outside 1–5, repeats an item, or
-            labels an item that is not in the sample; the message names the file.
+            labels an item that is not among the items to label; the message names the file.
     """
     if kind not in ("reference", "rerate"):
         raise ValueError(f"kind must be 'reference' or 'rerate', got {kind!r}")
     folder = folder or annotations_dir()
-    sample = load_sample(folder / "sample.csv")
+    items = load_items(folder)
     if kind == "rerate":
-        sample = sample[sample["rerate"]]
-    in_sample = set(zip(sample["dataset"], sample["item_id"]))
+        items = items[items["rerate"]]
+    to_label = set(zip(items["dataset"], items["item_id"]))
     frames = []
     for path in sorted((folder / kind).glob("*.csv")):
         frame = pd.read_csv(path, dtype={"item_id": str})
@@ -167,11 +197,158 @@ def load_labels(kind: str = "reference", folder: Path | None = None) -> pd.DataF
         keys = list(zip(frame["dataset"], frame["item_id"]))
         if len(set(keys)) != len(keys):
             raise ValueError(f"{path}: an item is labelled twice")
-        if stray := [k for k in keys if k not in in_sample]:
-            raise ValueError(f"{path}: item(s) not in the {kind} sample: {stray[:3]}")
+        if stray := [k for k in keys if k not in to_label]:
+            raise ValueError(
+                f"{path}: item(s) not among the {kind} items "
+                f"(sample.csv, extension.csv): {stray[:3]}"
+            )
         frames.append(frame[list(FILE_COLUMNS)])
     if not frames:
-        return pd.DataFrame(columns=list(FILE_COLUMNS))
+        return pd.DataFrame(columns=[*FILE_COLUMNS, "category", "in_sample"])
     labels = pd.concat(frames, ignore_index=True)
     labels[list(LABEL_COLUMNS)] = labels[list(LABEL_COLUMNS)].astype(int)
-    return labels.merge(sample[["dataset", "item_id", "category"]], on=["dataset", "item_id"])
+    return labels.merge(
+        items[["dataset", "item_id", "category", "in_sample"]], on=["dataset", "item_id"]
+    )
+
+
+def all_labels(dataset: str, folder: Path | None = None) -> pd.DataFrame:
+    """Every reference label of one set, in the sample or not: all 100 goals of ``jbb_behaviors``.
+
+    For what needs each labelled item of a set (the calibration section's published jailbreak
+    responses, one per JBB goal); the threat-distribution comparison keeps to the sample.
+
+    Raises:
+        ValueError: The set has no reference labels.
+    """
+    labels = load_labels(folder=folder)
+    chosen = labels[labels["dataset"] == dataset]
+    if chosen.empty:
+        raise ValueError(
+            f"no reference labels for {dataset!r}; labelled sets: "
+            f"{', '.join(labels['dataset'].unique())}"
+        )
+    return chosen.reset_index(drop=True)
+
+
+#: How tables name the two groups of labelled items (``in_sample`` True / False).
+PARTS = {True: "threat-distribution sample", False: "beyond the sample"}
+
+
+def _part(labels: pd.DataFrame) -> pd.Series:
+    """Each label's part: the sample, or its set's items beyond it (``jbb_behaviors beyond …``)."""
+    part = labels["in_sample"].map(PARTS)
+    return part.where(labels["in_sample"], labels["dataset"] + " " + part)
+
+
+def self_agreement(folder: Path | None = None) -> pd.DataFrame:
+    """Agreement of the blind second pass with the first, per scale: all re-labels, then per part.
+
+    Computed from whatever rows ``rerate/`` holds. The parts are the sample's re-labels and each
+    extended set's (e.g. ``jbb_behaviors beyond the sample``), so new re-labels show on their own.
+
+    Returns:
+        Index (``re-labels``, ``scale``); columns as :class:`expected_harm.stats.Agreement`.
+
+    Raises:
+        ValueError: A re-labelled item has no reference label, or a part has fewer than two.
+    """
+    from expected_harm.stats import agreement
+
+    second = load_labels("rerate", folder=folder)
+    first = load_labels(folder=folder)
+    paired = second.merge(
+        first, on=["dataset", "item_id", "in_sample"], suffixes=("_second", "_first")
+    )
+    if len(paired) != len(second):
+        raise ValueError("every re-labelled item needs a reference label")
+    part = _part(paired)
+    names = sorted(set(part), key=lambda name: (name != PARTS[True], name))
+    groups = [("all", paired), *((name, paired[part == name]) for name in names)]
+    rows = [
+        {
+            "re-labels": name,
+            "scale": scale,
+            **vars(agreement(group[f"{scale}_first"], group[f"{scale}_second"])),
+        }
+        for name, group in groups
+        for scale in LABEL_COLUMNS
+    ]
+    return pd.DataFrame(rows).set_index(["re-labels", "scale"])
+
+
+AGREEMENT_HEADERS = {"n": "n", "quadratic_kappa": "weighted κ", "spearman": "Spearman ρ",
+                     "exact": "exact", "within_one": "within ±1"}
+
+
+def summary_markdown(folder: Path | None = None) -> str:
+    """The tables of the book's annotation page, as MyST Markdown (written to ``SUMMARY.md``).
+
+    Computed from the committed files, so the page cannot drift from them: a test compares
+    ``SUMMARY.md`` with this function's output.
+    """
+    labels = load_labels(folder=folder)
+    rerate = load_labels("rerate", folder=folder)
+    row = labels["dataset"].where(labels["in_sample"], _part(labels))
+    counts = labels.assign(row=row).groupby("row", sort=False).agg(
+        labels=("cost", "size"), mean_cost=("cost", "mean"), mean_severity=("severity", "mean")
+    )
+    relabelled = rerate.assign(row=rerate["dataset"].where(rerate["in_sample"], _part(rerate)))
+    counts.insert(1, "re-labelled blind", relabelled["row"].value_counts())
+    counts = counts.fillna({"re-labelled blind": 0}).astype({"re-labelled blind": int})
+    sets = [s for s in ANNOTATED_SETS if s in counts.index]
+    counts = counts.loc[sets + sorted(set(counts.index) - set(sets))]
+    levels = pd.concat(
+        {
+            scale: pd.crosstab(row, labels[scale]).reindex(columns=[1, 2, 3, 4, 5], fill_value=0)
+            for scale in ("cost", "severity")
+        },
+        axis=1,
+    ).loc[counts.index]
+    levels.columns = [f"{scale} {level}" for scale, level in levels.columns]
+    table = counts.join(levels).rename(
+        columns={"mean_cost": "mean cost", "mean_severity": "mean severity"}
+    )
+    table = table.rename_axis("set").map(lambda v: f"{v:.2f}" if isinstance(v, float) else v)
+    agreement = self_agreement(folder).rename(columns=AGREEMENT_HEADERS)
+    agreement = agreement[list(AGREEMENT_HEADERS.values())]
+    agreement = agreement.map(lambda v: "–" if v != v else v)  # NaN: no variance to compare
+    for column in ("weighted κ", "Spearman ρ"):
+        agreement[column] = agreement[column].map(lambda v: v if v == "–" else f"{v:.2f}")
+    for column in ("exact", "within ±1"):
+        agreement[column] = agreement[column].map(lambda v: f"{v:.0%}")
+    beyond = labels[~labels["in_sample"]]
+    extension = ", ".join(f"{s}: {n}" for s, n in beyond["dataset"].value_counts().items())
+    return "\n".join(
+        [
+            "<!-- Generated by `expected-harm annotate summary` from the label files; "
+            "do not edit. -->",
+            "## The labels",
+            "",
+            f"{len(labels)} items carry reference labels: the threat-distribution sample "
+            f"({int(labels['in_sample'].sum())} items, {PER_SET} per set) and "
+            f"{len(beyond)} items beyond it ({extension}), which the calibration section uses "
+            "and the 45-per-set comparison does not. Each row counts one set's items per level "
+            "(1 = trivial or minor, 5 = prohibitive or catastrophic).",
+            "",
+            _markdown_table(table),
+            "",
+            "## Self-agreement",
+            "",
+            f"{len(rerate)} items were labelled a second time without sight of the first label. "
+            "Quadratic-weighted Cohen's κ, Spearman's ρ and the share of identical and of "
+            "at-most-one-level-apart labels compare the two passes, for all re-labels and for "
+            "each part; a dash marks a scale with no variance to compare.",
+            "",
+            _markdown_table(agreement),
+            "",
+        ]
+    )
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    """A pipe table of already formatted cells; the index becomes the first column(s)."""
+    frame = frame.reset_index()
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|---" * frame.shape[1] + "|"]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)

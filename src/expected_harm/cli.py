@@ -27,7 +27,10 @@ app = typer.Typer(
 cache_app = typer.Typer(help="Inspect or empty the response cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 annotate_app = typer.Typer(
-    help="Reference annotations: draw the sample, read its prompts, label them by hand.",
+    help=(
+        "Reference annotations: draw the sample, read its prompts, label them against the "
+        "rubric, summarise them for the book."
+    ),
     no_args_is_help=True,
 )
 app.add_typer(annotate_app, name="annotate")
@@ -191,14 +194,14 @@ def annotate_show(
     rerate: Annotated[bool, typer.Option(help="Only the items of the blind second pass")] = False,
     width: Annotated[int, typer.Option(help="Cut prompts longer than this")] = 1200,
 ) -> None:
-    """Print the sampled prompts of one set for an annotator to read (harmful text!)."""
-    from expected_harm.annotations import load_sample
+    """Print the prompts to label of one set (sample and extension) for reading (harmful text!)."""
+    from expected_harm.annotations import load_items
     from expected_harm.datasets import load
 
-    sample = load_sample()
-    chosen = sample[(sample["dataset"] == dataset) & (sample["rerate"] | (not rerate))]
+    items = load_items()
+    chosen = items[(items["dataset"] == dataset) & (items["rerate"] | (not rerate))]
     if chosen.empty:
-        _fail(f"no sampled items for {dataset!r}; sets: {', '.join(sample['dataset'].unique())}")
+        _fail(f"no items to label for {dataset!r}; sets: {', '.join(items['dataset'].unique())}")
     prompts = load(dataset).set_index("item_id")["prompt"]
     for item_id in chosen["item_id"]:
         text = " ".join(str(prompts[item_id]).split())
@@ -213,7 +216,7 @@ def annotate_rate(
         bool, typer.Option(help="The blind second pass (earlier labels hidden)")
     ] = False,
 ) -> None:
-    """Label the sampled prompts of one set interactively; every answer is saved at once."""
+    """Label the prompts of one set (sample and extension) interactively; each answer is saved."""
     import click
 
     from expected_harm.annotations import (
@@ -221,12 +224,12 @@ def annotate_rate(
         append_label,
         label_path,
         labelled_ids,
-        load_sample,
+        load_items,
     )
     from expected_harm.datasets import load
 
-    sample = load_sample()
-    chosen = sample[(sample["dataset"] == dataset) & (sample["rerate"] | (not rerate))]
+    items = load_items()
+    chosen = items[(items["dataset"] == dataset) & (items["rerate"] | (not rerate))]
     path = label_path("rerate" if rerate else "reference", dataset)
     done = labelled_ids(path)
     prompts = load(dataset).set_index("item_id")["prompt"]
@@ -237,6 +240,16 @@ def annotate_rate(
         scores = [typer.prompt(column, type=click.IntRange(1, 5)) for column in LABEL_COLUMNS]
         rationale = typer.prompt("rationale (one sentence)")
         append_label(path, [dataset, item_id, *scores, rationale])
+
+
+@annotate_app.command("summary")
+def annotate_summary() -> None:
+    """Write the annotation page's tables (labels per level, self-agreement) to SUMMARY.md."""
+    from expected_harm.annotations import annotations_dir, summary_markdown
+
+    path = annotations_dir() / "SUMMARY.md"
+    path.write_text(summary_markdown(), encoding="utf-8")
+    typer.echo(f"wrote {path}")
 
 
 def _parameters(args: list[str]) -> dict[str, Any]:

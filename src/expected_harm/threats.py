@@ -31,7 +31,7 @@ def reference_labels(sets: Sequence[str] = ANNOTATED_SETS) -> pd.DataFrame:
             f"annotated sets: {', '.join(ANNOTATED_SETS)}"
         )
     labels = load_labels()
-    labels = labels[labels["dataset"].isin(sets)].copy()
+    labels = labels[labels["dataset"].isin(sets) & labels["in_sample"]].copy()  # 45 per set
     labels["group"] = labels["dataset"].map(_group_of)
     return labels.reset_index(drop=True)
 
