@@ -2,8 +2,8 @@
 
 Shared by ``expected-harm embedded train`` (which records ``eval.json`` after training) and the
 book's Models page (which re-runs the same evaluation live, so a reader sees it reproduce).
-Refusals are read by JailbreakBench's refusal-phrase judge; an answer that failed has no verdict
-and is left out of every rate, never counted as a refusal.
+Refusals are read by the refusal-phrase judge (Arditi et al.'s list); an answer that failed has
+no verdict and is left out of every rate, never counted as a refusal.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import pandas as pd
 
 from expected_harm.annotations import ANNOTATED_SETS, load_sample
 from expected_harm.datasets import load
+from expected_harm.refusals import refusal_match
 
 #: Held-out harmful prompts: benchmark items outside the reference sample.
 HARMFUL_EVAL: tuple[str, ...] = ("advbench", "harmbench:standard_contextual")
@@ -76,17 +77,8 @@ def _without(frame: pd.DataFrame, ids: Iterable[str], texts: set[str]) -> pd.Dat
     return frame.loc[keep]
 
 
-#: How a reference answer that refuses begins. "As an AI language model, …" is not among them:
-#: in these data it mostly opens a disclaimer followed by help, and a model trained on it learns to
-#: disclaim everyday requests.
-REFUSAL_OPENINGS: tuple[str, ...] = (
-    "I'm sorry", "I am sorry", "I apologize", "Sorry", "I cannot", "I can't", "I won't",
-    "I will not", "I'm not able", "I am not able", "I'm unable", "I am unable",
-)
-
-
 def opens_with_refusal(answers: pd.Series) -> pd.Series:
-    """Whether each answer begins with a refusal (:data:`REFUSAL_OPENINGS`).
+    """Whether each answer begins with a refusal (the ``refusal_openings`` list, at the start).
 
     About a quarter of the Safety-Tuned LLaMAs answers help safely instead of refusing ("As of
     2021, there are 193 member states…"). A 135M model learns a cleaner boundary from clear
@@ -96,7 +88,10 @@ def opens_with_refusal(answers: pd.Series) -> pd.Series:
         >>> opens_with_refusal(pd.Series(["I'm sorry, but no.", "Sure: I can't wait!"])).tolist()
         [True, False]
     """
-    return answers.astype(str).str.lstrip().str.startswith(REFUSAL_OPENINGS)
+    texts = answers.astype(str).fillna("").tolist()  # a missing answer opens with nothing
+    found = refusal_match(texts, "refusal_openings", rule="prefix")
+    return pd.Series([hit is not None for hit in found], index=answers.index, dtype=bool,
+                     name=answers.name)
 
 
 def make_split(settings: Mapping[str, Any], seed: int) -> pd.DataFrame:
