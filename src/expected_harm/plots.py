@@ -42,6 +42,8 @@ GROUP_LABELS: dict[str, str] = {
     "real_world": "Real world",
     "jailbreak_template": "Jailbreak template",
     "training": "Safety training",
+    "judge_validation": "Judge validation",
+    "model_outputs": "Published model outputs",
 }
 
 #: One colour per dataset group; benchmark vs real world is the comparison the book returns to most.
@@ -325,4 +327,53 @@ def plot_cost_severity_heatmaps(frame: pd.DataFrame, *, by: str = "group", cost:
         ax.set_title(f"{GROUP_LABELS.get(group, group)} (n={len(part)})")
         ax.set_xlabel("execution cost")
         ax.set_ylabel("severity" if ax is axes[0][0] else "")
+    return fig
+
+
+def plot_asr_by_level(
+    rates: pd.DataFrame,
+    *,
+    panel: str = "target",
+    hue: str = "attack",
+    levels: tuple[str, ...] = ("cost", "severity"),
+) -> Figure:
+    """ASR by level with Wilson intervals: one column per ``panel`` value, one row per level.
+
+    Args:
+        rates: Long table from :func:`expected_harm.stats.proportions_by_group` grouped by
+            ``[panel, hue, level]`` for each level, stacked, with a ``level`` column naming the
+            level and a ``value`` column holding it (1–5).
+        panel: Column whose values get one column of panels each (e.g. the target model).
+        hue: Column drawn as one coloured line each (e.g. the attack).
+        levels: The levels, one row of panels each.
+
+    Returns:
+        The figure; the caller adds :func:`add_provenance`.
+    """
+    panels = list(dict.fromkeys(rates[panel]))
+    hues = list(dict.fromkeys(rates[hue]))
+    palette = dict(zip(hues, sns.color_palette("colorblind", len(hues))))
+    fig, axes = plt.subplots(len(levels), len(panels), figsize=(2.9 * len(panels), 2.7 * len(levels)),
+                             sharex=True, sharey=True, squeeze=False)
+    for row, level in enumerate(levels):
+        for column, name in enumerate(panels):
+            ax = axes[row][column]
+            part = rates[(rates["level"] == level) & (rates[panel] == name)]
+            for index, (key, line) in enumerate(part.groupby(hue, sort=False)):
+                offset = 0.08 * (hues.index(key) - (len(hues) - 1) / 2)
+                error = np.clip([line["rate"] - line["low"], line["high"] - line["rate"]], 0, None)
+                ax.errorbar(line["value"] + offset, line["rate"], yerr=error, fmt="-o",
+                            markersize=3.5, capsize=2, linewidth=1.2, color=palette[key],
+                            label=key)
+            ax.set(xticks=[1, 2, 3, 4, 5], xlim=(0.6, 5.4), ylim=(-0.03, 1.03))
+            if row == 0:
+                ax.set_title(name, fontsize="medium")
+            if row == len(levels) - 1:
+                ax.set_xlabel(f"{levels[row]} level")
+            if column == 0:
+                ax.set_ylabel(f"ASR by {level}")
+    handles = {label: handle for ax in axes.flat
+               for handle, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(handles.values(), handles.keys(), loc="lower center", bbox_to_anchor=(0.5, 1.0),
+               ncols=len(handles), fontsize="small", frameon=False)
     return fig

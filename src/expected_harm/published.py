@@ -30,8 +30,9 @@ ATTACK_NAMES: dict[str, str] = {
     "JBC": "JBC (AIM)",
     "DSN": "DSN",
 }
-#: Status of a row whose attack sent no prompt: a failed attack, not an answer.
-NO_SUBMISSION = "no_submission"
+#: ``jbb_artifacts`` statuses: the target answered; the attack sent no prompt (a failed attack,
+#: not an answer).
+ANSWERED, NO_SUBMISSION = "answered", "no_submission"
 JBB_JUDGE = "JailbreakBench judge (Llama-3-70B, published verdicts)"
 LLAMA_GUARD = "Llama Guard 1 (published verdicts)"
 
@@ -49,11 +50,11 @@ def attack_rows() -> pd.DataFrame:
     Raises:
         ValueError: If a goal lacks a reference label (all 100 are labelled).
     """
-    from expected_harm.annotations import jbb_goal_labels
+    from expected_harm.annotations import all_labels
     from expected_harm.datasets import load
 
     artifacts = load("jbb_artifacts")
-    labels = jbb_goal_labels().set_index("item_id")[["cost", "severity"]]
+    labels = all_labels("jbb_behaviors").set_index("item_id")[["cost", "severity"]]
     missing = sorted(set(artifacts["jbb_item_id"]) - set(labels.index), key=int)
     if missing:
         raise ValueError(f"JBB goals without reference labels: {', '.join(missing)}")
@@ -72,8 +73,7 @@ def attack_rows() -> pd.DataFrame:
             "llama_guard_verdict": artifacts["jailbroken_llama_guard1"],
         }
     ).join(labels, on="item_id")
-    answered = rows["status"] == Status.OK.value
-    rows["success"] = rows["jbb_verdict"].where(answered)
+    rows["success"] = rows["jbb_verdict"].where(rows["status"] == ANSWERED)
     rows.loc[rows["status"] == NO_SUBMISSION, "success"] = 0.0
     return rows
 
@@ -84,14 +84,13 @@ def judged_sample(rows: pd.DataFrame, per_cell: int | None, seed: int) -> pd.Dat
     A seeded draw within each cell keeps every target and attack represented when a slow judge
     can only read a few hundred answers.
     """
-    answered = rows[rows["status"] == Status.OK.value]
+    answered = rows[rows["status"] == ANSWERED]
     if per_cell is None:
         return answered
     if per_cell < 1:
         raise ValueError(f"per_cell must be at least 1 or None (all), got {per_cell}")
-    return answered.groupby(["target", "attack"], sort=False, group_keys=False).apply(
-        lambda cell: cell.sample(n=min(per_cell, len(cell)), random_state=seed)
-    )
+    shuffled = answered.sample(frac=1.0, random_state=seed)
+    return shuffled.groupby(["target", "attack"], sort=False).head(per_cell).sort_index()
 
 
 def rejudge(
@@ -190,3 +189,51 @@ def harm_by_target(rows: pd.DataFrame, likelihoods: Sequence[str] | None = None,
         out.append({"target": target, "likelihood": likelihood, "mean": estimate.value,
                     "low": estimate.low, "high": estimate.high, "goals": estimate.n})
     return pd.DataFrame(out)
+
+
+def attempt_counts(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per (target, attack): goals attempted, answered, no submission, and the published ASR.
+
+    The ASR counts an attack that submitted nothing as a failure over all 100 goals, as
+    JailbreakBench reports it.
+    """
+    grouped = rows.groupby(["target", "attack"], sort=True)
+    return pd.DataFrame(
+        {
+            "goals": grouped.size(),
+            "answered": grouped["status"].apply(lambda s: int((s == ANSWERED).sum())),
+            "no submission": grouped["status"].apply(lambda s: int((s == NO_SUBMISSION).sum())),
+            "ASR (JBB judge)": grouped["success"].mean(),
+        }
+    )
+
+
+def asr_by_levels(rows: pd.DataFrame, success: str = "success",
+                  by: Sequence[str] = ("target", "attack")) -> pd.DataFrame:
+    """ASR with Wilson intervals per group and level, for cost and for severity, stacked.
+
+    Returns:
+        The group columns, ``level`` (``"cost"`` or ``"severity"``), ``value`` (1–5), ``rate``,
+        ``low``, ``high``, ``successes`` and ``n`` (rows with a verdict).
+    """
+    from expected_harm.stats import proportions_by_group
+
+    parts = []
+    for level in ("cost", "severity"):
+        rates = proportions_by_group(rows.astype({level: int}), [*by, level], success)
+        parts.append(rates.rename(columns={level: "value"}).assign(level=level))
+    return pd.concat(parts, ignore_index=True)
+
+
+def slope_reading(slopes: pd.DataFrame) -> str:
+    """One sentence per target: which way its cost slope goes, with the odds ratio's interval."""
+    sentences = []
+    for _, row in slopes.iterrows():
+        if pd.isna(row.get("slope")):
+            sentences.append(f"For {row['target']} no slope can be estimated ({row['why']}).")
+            continue
+        sentences.append(
+            f"For {row['target']}, success {row['direction']}: each cost level multiplies the odds "
+            f"by {row['odds_ratio']:.2f} (95% CI {np.exp(row['low']):.2f}–{np.exp(row['high']):.2f})."
+        )
+    return " ".join(sentences)
