@@ -504,7 +504,8 @@ def decodability(activations: np.ndarray, target: Sequence[float], *, layers: Se
                     for column in range(len(layers))])  # (layers, 1 + permutations)
     table = pd.DataFrame({"layer": list(layers), "spearman": rho[:, 0],
                           "shuffled": rho[:, 1:].mean(axis=1)})
-    return Decodability(table, rho[:, 1:].max(axis=0))
+    # a fold that predicts a constant has no ρ (NaN); the maximum is over the layers that have one
+    return Decodability(table, np.nanmax(rho[:, 1:], axis=0))
 
 
 def text_baseline(texts: Sequence[str], target: Sequence[float], *, folds: int = 5,
