@@ -123,6 +123,8 @@ def test_cost_regression_reads_the_slope_from_success_data() -> None:
         for i in range(10):
             rows.append(
                 {
+                    "dataset": "set",
+                    "item_id": f"{cost}-{i}",
                     "cost": cost,
                     "severity": 1 + (i % 5),
                     "target": "t",

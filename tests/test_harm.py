@@ -59,6 +59,25 @@ def test_default_exponential_halves_with_each_cost_step():
     assert likelihood()(np.array([1, 2, 3, 5])).tolist() == pytest.approx([1, 0.5, 0.25, 1 / 16])
 
 
+def test_the_default_is_documented_where_it_is_lowest_and_where_it_lies_between():
+    """The comment on DEFAULT_LIKELIHOOD quotes these values; it once said 'sits between'."""
+    import inspect
+    import re
+
+    exp, lin, logi = (likelihood(name)(np.array([2.0, 3.0, 4.0, 5.0]))
+                      for name in ("exponential", "linear", "logistic"))
+    assert (exp[:2] < lin[:2]).all() and (exp[:2] < logi[:2]).all()  # lowest at costs 2 and 3
+    assert (logi[2:] < exp[2:]).all() and (exp[2:] < lin[2:]).all()  # between at costs 4 and 5
+    lines = inspect.getsource(harm).split("DEFAULT_LIKELIHOOD: LikelihoodName")[0]
+    comment = " ".join(line.strip("#: ") for line in lines.splitlines() if line.startswith("#:"))
+    assert "sits between" not in comment
+    quoted = [float(x) for x in re.findall(r"0\.\d\d", comment)]
+    assert quoted == pytest.approx([*exp[:2], lin[0], lin[1], logi[0], logi[1]], abs=0.006)
+    crossing = float(re.search(r"near cost (\d\.\d\d)", comment).group(1))
+    assert np.exp(-math.log(2) * (crossing - 1)) == pytest.approx(
+        float(likelihood("logistic")(crossing)), abs=2e-3)
+
+
 def test_expected_harm_on_hand_computed_cases():
     # exponential, rate ln 2: 4 × 2^-(3-1) = 1; linear floor 0.1 at cost 3: 1 - 0.9 × 2/4 = 0.55
     assert expected_harm(4, 3) == pytest.approx(1.0)

@@ -82,6 +82,13 @@ def test_expected_score_is_the_probability_weighted_level() -> None:
     assert scores["severity"] == pytest.approx(3.0)
 
 
+def test_expected_score_sums_tokens_that_are_the_same_digit() -> None:
+    # "2" and " 2" are two tokens for one level: 0.3 + 0.3 on level 2, 0.4 on level 3
+    position = GOOD.index('"cost": 2') + len('"cost": ')
+    logprobs = tokens(GOOD, {position: {"2": 0.3, " 2": 0.3, "3": 0.4}})
+    assert expected_scores(GOOD, logprobs)["cost"] == pytest.approx(2 * 0.6 + 3 * 0.4)
+
+
 def test_expected_score_is_missing_without_logprobs_or_own_token() -> None:
     assert all(math.isnan(v) for v in expected_scores(GOOD, None).values())
     merged = (TokenLogprob(GOOD, 0.0, {GOOD: 0.0}),)  # the digit shares a token with everything

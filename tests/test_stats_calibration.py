@@ -54,6 +54,18 @@ def test_binary_agreement_leaves_missing_verdicts_out_and_counts_them() -> None:
         binary_agreement([1, 2], [1, 0])
 
 
+def test_binary_kappa_is_undefined_only_when_both_sides_give_one_same_answer() -> None:
+    from sklearn.metrics import cohen_kappa_score
+
+    # constant but different: p_o = p_e = 0, so kappa = (0 - 0) / (1 - 0) = 0, as sklearn says
+    assert binary_agreement([0, 0, 0], [1, 1, 1]).kappa == 0.0
+    assert cohen_kappa_score([0, 0, 0], [1, 1, 1], labels=[0, 1]) == 0.0
+    # constant and equal: p_o = p_e = 1, kappa = 0 / 0
+    assert math.isnan(binary_agreement([1, 1, 1], [1, 1, 1]).kappa)
+    # one side constant: kappa is defined (here 0: the verdicts say nothing about the reference)
+    assert binary_agreement([1, 0, 1, 0], [1, 1, 1, 1]).kappa == 0.0
+
+
 def test_logistic_slope_equals_the_log_odds_ratio_for_a_two_level_predictor() -> None:
     # With one two-level predictor the ML fit reproduces the groups' log-odds exactly:
     # cost 1: 8 of 10 succeed (odds 4); cost 2: 2 of 10 (odds 1/4) → slope = ln(1/16).
@@ -105,3 +117,56 @@ def test_logistic_regression_refuses_quasi_separation_naming_the_term() -> None:
     frame = pd.DataFrame({"success": success, "cost": cost, "attack": attack})
     with pytest.raises(ValueError, match=r"quasi-complete separation.*C\(attack\)\[T\.b\]"):
         logistic_regression(frame, "success", ["cost"], ["attack"])
+
+
+def repeated_items(seed: int = 0, items: int = 40, repeats: int = 6) -> pd.DataFrame:
+    """Each item attacked ``repeats`` times; items differ in a shared random intercept."""
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(1, 6, items)
+    item_effect = rng.normal(0, 2.0, items)  # some items are easy to jailbreak, some hard
+    rows = []
+    for item in range(items):
+        for repeat in range(repeats):
+            logit = 1.0 - 0.4 * cost[item] + item_effect[item]
+            rows.append({"dataset": "set", "item_id": f"i{item}", "cost": cost[item],
+                         "attack": "ab"[repeat % 2],
+                         "success": int(rng.random() < 1 / (1 + np.exp(-logit)))})
+    return pd.DataFrame(rows)
+
+
+def test_clustered_errors_are_wider_than_naive_ones_when_items_repeat() -> None:
+    # 40 items × 6 rows: naive errors count 240 independent rows, clustered ones 40 items
+    frame = repeated_items()
+    naive = logistic_regression(frame, "success", ["cost"], ["attack"])
+    clustered = logistic_regression(frame, "success", ["cost"], ["attack"],
+                                    cluster=["dataset", "item_id"])
+    assert clustered.params["cost"] == pytest.approx(naive.params["cost"])  # same estimate
+    assert clustered.cov_type == "cluster"
+    assert clustered.bse["cost"] > 1.25 * naive.bse["cost"]  # 1.4–1.9 over seeds 0–5
+
+
+def test_clustered_errors_match_naive_ones_roughly_when_rows_are_independent() -> None:
+    frame = repeated_items(repeats=1, items=400)
+    naive = logistic_regression(frame, "success", ["cost"])
+    clustered = logistic_regression(frame, "success", ["cost"], cluster="item_id")
+    assert clustered.bse["cost"] == pytest.approx(naive.bse["cost"], rel=0.05)
+
+
+def test_clustering_needs_named_columns_and_two_clusters() -> None:
+    frame = repeated_items()
+    with pytest.raises(ValueError, match="no column.*item"):
+        logistic_regression(frame.drop(columns="item_id"), "success", ["cost"],
+                            cluster=["dataset", "item_id"])
+    with pytest.raises(ValueError, match="at least two clusters"):
+        logistic_regression(frame, "success", ["cost"], cluster="dataset")
+
+
+def test_cost_regression_clusters_by_item() -> None:
+    from expected_harm.calibration import cost_regression
+
+    frame = repeated_items().assign(severity=lambda f: 1 + f["cost"] % 3,
+                                    target=lambda f: np.where(f.index % 3, "t1", "t2"))
+    clustered = cost_regression(frame)
+    naive = cost_regression(frame, cluster=None)
+    assert clustered.cov_type == "cluster" and naive.cov_type == "nonrobust"
+    assert clustered.bse["cost"] > naive.bse["cost"]

@@ -175,19 +175,25 @@ def status_shares(frame: pd.DataFrame, by: Sequence[str] = ("target", "attack"))
     return shares.assign(n=counts.sum(axis=1))
 
 
-def cost_regression(frame: pd.DataFrame):
+def cost_regression(frame: pd.DataFrame,
+                    cluster: Sequence[str] | None = ("dataset", "item_id")):
     """Logistic regression of success on cost and severity, targets and attacks as factors.
 
     A negative cost slope means success falls as requests get costlier: the inverse calibration
     that Chen et al. (2026) report. A positive one is the calibrated direction (hardest to
     jailbreak on the cheap requests that are most likely to be acted on).
 
+    Every item appears once per target and attack, so its rows are not independent: standard
+    errors are cluster-robust by item (``cluster``, the columns naming an item; None treats
+    rows as independent).
+
     Raises:
         ValueError: When the data cannot identify the slopes (constant outcome, separation).
     """
     from expected_harm.stats import logistic_regression
 
-    return logistic_regression(frame, "success", ["cost", "severity"], ["target", "attack"])
+    return logistic_regression(frame, "success", ["cost", "severity"], ["target", "attack"],
+                               cluster=None if cluster is None else list(cluster))
 
 
 def coefficient_table(model) -> pd.DataFrame:

@@ -48,8 +48,11 @@ ArrayT = TypeVar("ArrayT", float, np.ndarray, pd.Series)
 SCALE_MIN, SCALE_MAX = 1.0, 5.0
 
 #: The default Pr(execution | cost): exponential decay that halves with each step of cost. Chosen
-#: because it needs a single interpretable parameter, never reaches zero (a determined actor can
-#: always try), and sits between the gentle linear and the sharp logistic members of the family.
+#: because it needs a single interpretable parameter and never reaches zero (a determined actor can
+#: always try). With every member at its default parameters it is not a middle course: at costs 2
+#: and 3 it is the lowest of the three decreasing members (0.50 and 0.25, against linear 0.78 and
+#: 0.55 and logistic 0.90 and 0.51), so it discounts cheap-to-moderate requests the most; at costs
+#: 4 and 5 it lies between logistic (lowest) and linear (the curves cross near cost 3.97).
 DEFAULT_LIKELIHOOD: LikelihoodName = "exponential"
 
 

@@ -129,6 +129,8 @@ def parse_rating(text: str) -> dict[str, Any]:
 def expected_scores(text: str, logprobs: Sequence[TokenLogprob] | None) -> dict[str, float]:
     """Expected value over the tokens "1"…"5" at the position where each score was written.
 
+    Alternatives that differ only by surrounding space (``"2"``, ``" 2"``) are one level: their
+    probabilities are summed, as :mod:`expected_harm.judges` does for yes / no.
     Returns NaN for a score whose digit is not a token of its own, or whose alternatives hold no
     probability on the digits, or when no log-probabilities were returned.
     """
@@ -146,11 +148,11 @@ def expected_scores(text: str, logprobs: Sequence[TokenLogprob] | None) -> dict[
         token = logprobs[index]
         if token.token.strip() != found.group(1):
             continue  # the digit shares its token with other characters
-        probs = {
-            int(alt.strip()): math.exp(lp)
-            for alt, lp in token.top.items()
-            if alt.strip() in LEVEL_TOKENS
-        }
+        # "2" and " 2" are different tokens for the same level: their probabilities add up
+        probs = dict.fromkeys(range(1, 6), 0.0)
+        for alt, lp in token.top.items():
+            if alt.strip() in LEVEL_TOKENS:
+                probs[int(alt.strip())] += math.exp(lp)
         total = sum(probs.values())
         if total > 0:
             result[name] = sum(level * p for level, p in probs.items()) / total

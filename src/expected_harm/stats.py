@@ -53,30 +53,79 @@ def bootstrap_mean(
     return Estimate(float(data.mean()), float(low), float(high), int(data.size))
 
 
-def bootstrap_ratio_of_means(
-    numerator: Sequence[float] | pd.Series,
-    denominator: Sequence[float] | pd.Series,
+def _set_arrays(sets: Sequence[Sequence[float]], name: str) -> list[np.ndarray]:
+    arrays = [pd.Series(values, dtype=float).dropna().to_numpy() for values in sets]
+    if not arrays or any(a.size == 0 for a in arrays):
+        raise ValueError(f"{name} needs at least one set, each with a non-missing value")
+    return arrays
+
+
+def _two_stage_means(sets: list[np.ndarray], rng: np.random.Generator,
+                     resamples: int) -> np.ndarray:
+    """Bootstrap replicates of the equally weighted mean of set means, resampled in two stages.
+
+    Each replicate draws as many sets as there are, with replacement, and then the items of each
+    drawn set with replacement; a set drawn twice gets two independent item draws.
+    """
+    chosen = rng.integers(0, len(sets), size=(resamples, len(sets)))
+    means = np.empty(chosen.shape)
+    for index, values in enumerate(sets):
+        slots = chosen == index
+        means[slots] = rng.choice(values, size=(int(slots.sum()), values.size)).mean(axis=1)
+    return means.mean(axis=1)
+
+
+def two_stage_bootstrap_mean(
+    sets: Sequence[Sequence[float]],
     *,
     confidence: float = 0.95,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> Estimate:
-    """mean(numerator) / mean(denominator), resampling the two groups independently.
+    """Mean of set means (sets weighted equally), with a two-stage percentile bootstrap interval.
 
-    Used for "benchmark prompts cost k× more than real-world prompts".
+    Items were drawn within sets, and the sets are themselves a few of the many that could have
+    been studied; the interval resamples sets, then items within each drawn set, so it carries
+    the variation between sets as well as within them. Resampling both stages is the
+    conservative choice (Davison & Hinkley 1997, section 3.8). ``n`` counts items.
+
+    Examples:
+        >>> two_stage_bootstrap_mean([[1, 1, 1], [3]]).value  # (1 + 3) / 2, not 6 / 4
+        2.0
     """
-    top = pd.Series(numerator, dtype=float).dropna().to_numpy()
-    bottom = pd.Series(denominator, dtype=float).dropna().to_numpy()
-    if top.size == 0 or bottom.size == 0:
-        raise ValueError("bootstrap_ratio_of_means needs values in both groups")
+    arrays = _set_arrays(sets, "two_stage_bootstrap_mean")
+    replicates = _two_stage_means(arrays, np.random.default_rng(seed), resamples)
+    low, high = np.quantile(replicates, [(1 - confidence) / 2, (1 + confidence) / 2])
+    value = float(np.mean([a.mean() for a in arrays]))
+    return Estimate(value, float(low), float(high), sum(a.size for a in arrays))
+
+
+def two_stage_bootstrap_ratio(
+    numerator: Sequence[Sequence[float]],
+    denominator: Sequence[Sequence[float]],
+    *,
+    confidence: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> Estimate:
+    """Ratio of two means of set means, each side resampled in two stages (sets, then items).
+
+    Used for "benchmark prompts cost k× more than real-world prompts": each side is a few sets,
+    weighted equally, so a benchmark with more items counts no more than one with fewer, and the
+    interval widens with the spread between sets (see :func:`two_stage_bootstrap_mean`).
+
+    Examples:
+        >>> two_stage_bootstrap_ratio([[3, 3], [3]], [[1.5], [1.5, 1.5]]).value
+        2.0
+    """
+    top = _set_arrays(numerator, "two_stage_bootstrap_ratio (numerator)")
+    bottom = _set_arrays(denominator, "two_stage_bootstrap_ratio (denominator)")
     rng = np.random.default_rng(seed)
-    top_means = rng.choice(top, size=(resamples, top.size)).mean(axis=1)
-    bottom_means = rng.choice(bottom, size=(resamples, bottom.size)).mean(axis=1)
-    ratios = top_means / bottom_means
+    ratios = _two_stage_means(top, rng, resamples) / _two_stage_means(bottom, rng, resamples)
     low, high = np.quantile(ratios, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return Estimate(
-        float(top.mean() / bottom.mean()), float(low), float(high), int(top.size + bottom.size)
-    )
+    value = np.mean([a.mean() for a in top]) / np.mean([a.mean() for a in bottom])
+    return Estimate(float(value), float(low), float(high),
+                    sum(a.size for a in top) + sum(a.size for a in bottom))
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Estimate:
@@ -106,6 +155,9 @@ def agreement(reference: Sequence[int] | pd.Series, other: Sequence[int] | pd.Se
     """Quadratic-weighted Cohen's kappa, Spearman's rho and exact / ±1 agreement on paired ratings.
 
     Pairs where either side is missing are dropped (a failed rating is never scored as agreement).
+    Kappa is NaN when both sides give one same level throughout (0 / 0) and 0 when both are
+    constant but different, as in :func:`binary_agreement`; Spearman's ρ is NaN when either side
+    is constant.
     """
     from scipy.stats import spearmanr
     from sklearn.metrics import cohen_kappa_score
@@ -134,15 +186,36 @@ def confusion(
     return table.reindex(index=list(levels), columns=list(levels), fill_value=0)
 
 
-def ordinal_regression(frame: pd.DataFrame, outcome: str, predictors: Sequence[str]):
+def _cluster_groups(data: pd.DataFrame, cluster: str | Sequence[str]) -> np.ndarray:
+    """One integer per row naming its cluster (the combination of the ``cluster`` columns)."""
+    columns = [cluster] if isinstance(cluster, str) else list(cluster)
+    groups = data.groupby(columns, sort=False).ngroup().to_numpy()
+    if groups.max() < 1:
+        raise ValueError(f"cluster-robust errors need at least two clusters of {columns}")
+    return groups
+
+
+def _columns(*parts: str | Sequence[str] | None) -> list[str]:
+    """Column names in order, each once (a cluster column may also be a predictor)."""
+    names: list[str] = []
+    for part in parts:
+        names += [] if part is None else [part] if isinstance(part, str) else list(part)
+    return list(dict.fromkeys(names))
+
+
+def ordinal_regression(frame: pd.DataFrame, outcome: str, predictors: Sequence[str], *,
+                       cluster: str | Sequence[str] | None = None):
     """Ordered-logit regression of a 1–5 outcome (statsmodels ``OrderedModel``).
 
-    Categorical predictors are dummy-coded (first level as reference). Returns the fitted
+    Categorical predictors are dummy-coded (first level as reference). With ``cluster`` (column
+    names whose combination identifies a cluster, e.g. the dataset a prompt came from), standard
+    errors are cluster-robust (sandwich over clusters), so rows drawn together are not counted
+    as independent; with few clusters those errors are themselves imprecise. Returns the fitted
     results; ``.params``, ``.conf_int()`` and ``.summary()`` as usual.
     """
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-    data = frame[[outcome, *predictors]].dropna()
+    data = frame[_columns(outcome, predictors, cluster)].dropna()
     exog = pd.get_dummies(data[list(predictors)], drop_first=True, dtype=float)
     endog = pd.Series(
         pd.Categorical(
@@ -152,7 +225,9 @@ def ordinal_regression(frame: pd.DataFrame, outcome: str, predictors: Sequence[s
         ),
         index=data.index,
     )
-    return OrderedModel(endog, exog, distr="logit").fit(method="bfgs", disp=False)
+    covariance = ({} if cluster is None else
+                  {"cov_type": "cluster", "cov_kwds": {"groups": _cluster_groups(data, cluster)}})
+    return OrderedModel(endog, exog, distr="logit").fit(method="bfgs", disp=False, **covariance)
 
 
 def apply_by_group(frame: pd.DataFrame, by: str | list[str], column: str,
@@ -191,12 +266,21 @@ def binary_agreement(reference: Sequence[float] | pd.Series,
     The measures JailbreakBench reports for its judge comparison (Chao et al. 2024, Table 2).
     A rate whose denominator is empty is NaN.
 
+    Cohen's kappa is (p_o − p_e) / (1 − p_e). When both sides give one and the same answer
+    throughout, p_o = p_e = 1 and kappa is 0 / 0: undefined, so NaN. When both are constant but
+    different, p_o = p_e = 0 and the formula gives 0 (as scikit-learn does): no agreement
+    beyond chance, which is what total disagreement is.
+
     Raises:
         ValueError: If the reference has missing values, values other than 0/1, or lengths differ.
 
     Examples:
         >>> binary_agreement([1, 1, 0, 0], [1, 0, 0, 1]).accuracy
         0.5
+        >>> binary_agreement([0, 0, 0], [1, 1, 1]).kappa  # constant and different: defined
+        0.0
+        >>> binary_agreement([1, 1, 1], [1, 1, 1]).kappa  # constant and equal: 0 / 0
+        nan
     """
     from sklearn.metrics import cohen_kappa_score
 
@@ -213,9 +297,9 @@ def binary_agreement(reference: Sequence[float] | pd.Series,
     if ref.empty:
         raise ValueError("binary_agreement needs at least one verdict")
     negatives, positives = ref == 0, ref == 1
-    # kappa is undefined (0 / 0) when both sides say one and the same thing throughout
-    one_value = ref.nunique() == 1 and ver.nunique() == 1
-    kappa = np.nan if one_value else cohen_kappa_score(ref, ver, labels=[0, 1])
+    # kappa is undefined (0 / 0) only when both sides say one and the same thing throughout
+    one_answer = ref.nunique() == 1 and ver.nunique() == 1 and ref.iloc[0] == ver.iloc[0]
+    kappa = np.nan if one_answer else cohen_kappa_score(ref, ver, labels=[0, 1])
     return BinaryAgreement(
         accuracy=float((ref == ver).mean()),
         kappa=float(kappa),
@@ -243,7 +327,8 @@ def proportions_by_group(frame: pd.DataFrame, by: str | list[str], column: str,
 
 
 def logistic_regression(frame: pd.DataFrame, outcome: str, numeric: Sequence[str],
-                        factors: Sequence[str] = ()):
+                        factors: Sequence[str] = (), *,
+                        cluster: str | Sequence[str] | None = None):
     """Logistic regression of a 0/1 outcome by maximum likelihood (statsmodels ``logit``).
 
     Factors with a single level are dropped (they carry no contrast); the others are treatment
@@ -256,20 +341,27 @@ def logistic_regression(frame: pd.DataFrame, outcome: str, numeric: Sequence[str
         outcome: 0/1 column (rows where it is missing are left out).
         numeric: Predictors entered as numbers (e.g. cost 1–5).
         factors: Predictors entered as categories (e.g. target model, attack).
+        cluster: Columns whose combination names a cluster of rows that are not independent
+            (e.g. ``("dataset", "item_id")`` when every item is attacked by several targets and
+            attacks); standard errors are then cluster-robust (statsmodels ``cov_type="cluster"``,
+            with its small-sample correction). None treats rows as independent.
 
     Returns:
         The fitted statsmodels results: ``.params``, ``.bse``, ``.conf_int()``, ``.pvalues``.
 
     Raises:
-        ValueError: If the outcome is constant, has values other than 0/1, is perfectly
-            separated, or there are too few rows.
+        ValueError: If a column is missing, the outcome is constant, has values other than 0/1,
+            is perfectly separated, there are too few rows, or fewer than two clusters.
     """
     import warnings
 
     import statsmodels.formula.api as smf
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-    data = frame[[outcome, *numeric, *factors]].dropna()
+    missing = [c for c in _columns(outcome, numeric, factors, cluster) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"no column(s) {', '.join(missing)} in the frame")
+    data = frame[_columns(outcome, numeric, factors, cluster)].dropna()
     if not data[outcome].isin([0, 1]).all():
         raise ValueError(f"{outcome} must be 0/1")
     if data[outcome].nunique() < 2:
@@ -282,12 +374,14 @@ def logistic_regression(frame: pd.DataFrame, outcome: str, numeric: Sequence[str
     if len(data) <= len(terms) + 1:
         raise ValueError(f"{len(data)} rows are too few for {len(terms) + 1} coefficients")
     formula = f"{outcome} ~ " + " + ".join(terms)
+    covariance = ({} if cluster is None else
+                  {"cov_type": "cluster", "cov_kwds": {"groups": _cluster_groups(data, cluster)}})
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)  # judged below, by the estimates
         try:
             fitted = smf.logit(formula, data=data.astype({outcome: float})).fit(
-                disp=False, maxiter=200
+                disp=False, maxiter=200, **covariance
             )
         except PerfectSeparationWarning as warning:
             raise ValueError(f"perfect separation, no finite estimate: {warning}") from None
@@ -362,3 +456,58 @@ def _agreement_draws(ref: np.ndarray, ver: np.ndarray) -> tuple[np.ndarray, np.n
         chance = ref_yes * ver_yes + (1 - ref_yes) * (1 - ver_yes)
         kappa = (agree - chance) / (1 - chance)
     return agree, kappa
+
+
+@dataclass(frozen=True)
+class WaldTest:
+    """A robust Wald test that some factors add nothing to a linear model with controls."""
+
+    statistic: float  # Wald statistic in F form (χ² / df)
+    df: int  # coefficients tested (restrictions)
+    df_resid: int
+    p: float
+    r2_controls: float  # R² of the model without the tested factors
+    r2_full: float
+    n: int
+    cov_type: str
+
+
+def factor_wald_test(frame: pd.DataFrame, outcome: str, tested: Sequence[str],
+                     controls: Sequence[str] = (), *, cov_type: str = "HC3") -> WaldTest:
+    """Do the ``tested`` factors explain ``outcome`` beyond the ``controls``? (statsmodels OLS)
+
+    Every predictor enters as a category (a U-shape counts as much as a slope). The test is a
+    Wald test that all the tested factors' coefficients are zero, with heteroscedasticity-robust
+    (``HC3`` by default) covariance, rather than a classical F-test, whose equal-variance
+    assumption a bounded score spread unevenly over levels does not meet. Controls with a single
+    level are dropped (they carry no contrast).
+
+    Raises:
+        ValueError: If a tested factor has a single level, or a level holds a single row (its
+            leverage is 1, where HC3 is undefined).
+    """
+    import statsmodels.formula.api as smf
+
+    data = frame[_columns(outcome, tested, controls)].dropna()
+    for factor in [*tested, *controls]:
+        counts = data[factor].value_counts()
+        if factor in tested and len(counts) < 2:
+            raise ValueError(f"{factor} has a single level; nothing to test")
+        if len(counts) > 1 and (counts < 2).any():
+            lonely = ", ".join(str(level) for level in counts.index[counts < 2])
+            raise ValueError(f"{factor} level(s) {lonely} hold a single row; "
+                             "merge or drop them (a robust test needs two rows per level)")
+    kept = [f"C({c})" for c in controls if data[c].nunique() > 1]
+    reduced = smf.ols(f"{outcome} ~ " + (" + ".join(kept) or "1"), data).fit()
+    full = smf.ols(f"{outcome} ~ " + " + ".join([*kept, *(f"C({t})" for t in tested)]),
+                   data).fit(cov_type=cov_type)
+    names = list(full.params.index)
+    rows = [i for i, name in enumerate(names) if any(name.startswith(f"C({t})[") for t in tested)]
+    restrictions = np.zeros((len(rows), len(names)))
+    restrictions[np.arange(len(rows)), rows] = 1.0
+    test = full.wald_test(restrictions, use_f=True, scalar=True)
+    return WaldTest(
+        statistic=float(test.statistic), df=int(test.df_num), df_resid=int(test.df_denom),
+        p=float(test.pvalue), r2_controls=float(reduced.rsquared), r2_full=float(full.rsquared),
+        n=len(data), cov_type=cov_type,
+    )

@@ -11,7 +11,12 @@ from collections.abc import Sequence
 import pandas as pd
 
 from expected_harm.annotations import ANNOTATED_SETS, load_labels, load_sample
-from expected_harm.stats import Estimate, bootstrap_mean, bootstrap_ratio_of_means
+from expected_harm.stats import (
+    Estimate,
+    bootstrap_mean,
+    two_stage_bootstrap_mean,
+    two_stage_bootstrap_ratio,
+)
 
 GROUP_ORDER = ("benchmark", "real_world")
 
@@ -62,21 +67,45 @@ def rate_items(items: pd.DataFrame, rater_spec: str, *, progress: bool = True) -
     return pd.concat([items.drop(columns="prompt").reset_index(drop=True), ratings], axis=1)
 
 
-def group_means(frame: pd.DataFrame, column: str, by: str = "group") -> pd.DataFrame:
-    """Mean of ``column`` per group with a 95% bootstrap interval."""
+def _sets_of(frame: pd.DataFrame, column: str, group: str) -> list[pd.Series]:
+    return [part[column] for _, part in frame[frame["group"] == group].groupby("dataset")]
+
+
+def set_means(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Mean of ``column`` per set with a 95% bootstrap interval over its items."""
     rows = []
-    for key, part in frame.groupby(by, sort=True):
+    for (group, dataset), part in frame.groupby(["group", "dataset"], sort=True):
         estimate = bootstrap_mean(part[column])
-        rows.append({by: key, "mean": estimate.value, "low": estimate.low, "high": estimate.high,
-                     "n": estimate.n})
+        rows.append({"group": group, "dataset": dataset, "mean": estimate.value,
+                     "low": estimate.low, "high": estimate.high, "n": estimate.n})
+    return pd.DataFrame(rows)
+
+
+def group_means(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Mean of ``column`` per group, its sets weighted equally, with a two-stage 95% interval.
+
+    The interval resamples sets, then items within sets
+    (:func:`~expected_harm.stats.two_stage_bootstrap_mean`), so it reflects how much the sets
+    of a group differ, not only how many items were read.
+    """
+    rows = []
+    for group in sorted(frame["group"].unique()):
+        estimate = two_stage_bootstrap_mean(_sets_of(frame, column, group))
+        rows.append({"group": group, "mean": estimate.value, "low": estimate.low,
+                     "high": estimate.high, "n": estimate.n,
+                     "sets": frame.loc[frame["group"] == group, "dataset"].nunique()})
     return pd.DataFrame(rows)
 
 
 def cost_ratio(frame: pd.DataFrame, column: str = "cost") -> Estimate:
-    """How many times costlier benchmark prompts are than real-world ones (bootstrap 95% CI)."""
-    benchmark = frame.loc[frame["group"] == "benchmark", column]
-    real_world = frame.loc[frame["group"] == "real_world", column]
-    return bootstrap_ratio_of_means(benchmark, real_world)
+    """How many times costlier benchmark prompts are than real-world ones.
+
+    Each group's mean weighs its sets equally (a set, not an item, is the unit a benchmark is
+    chosen by); the 95% interval resamples sets, then items within them, on both sides
+    (:func:`~expected_harm.stats.two_stage_bootstrap_ratio`).
+    """
+    return two_stage_bootstrap_ratio(_sets_of(frame, column, "benchmark"),
+                                     _sets_of(frame, column, "real_world"))
 
 
 def level_shares(frame: pd.DataFrame, column: str, by: str = "dataset") -> pd.DataFrame:
