@@ -150,7 +150,9 @@ def extended_rerate(folder) -> pd.DataFrame:
     moved = double["item_id"].isin(["7", "9", "15"])
     double.loc[moved, "cost"] = (double.loc[moved, "cost"] % 5) + 1
     path = folder / "rerate" / "jbb_behaviors.csv"
-    rerate = pd.concat([pd.read_csv(path, dtype={"item_id": str}), double], ignore_index=True)
+    committed = pd.read_csv(path, dtype={"item_id": str})
+    sample_only = committed[~committed["item_id"].isin(EXTENSION_RERATE)]  # the real ones go
+    rerate = pd.concat([sample_only, double], ignore_index=True)
     rerate.to_csv(path, index=False)
     return rerate
 
