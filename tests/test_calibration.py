@@ -188,3 +188,10 @@ def test_judge_readings_follow_the_interval_not_the_point() -> None:
     reading = calibration.best_published_reading(table)
     assert reading.startswith("The most accurate published judge is A")
     assert "the intervals of B overlap it" in reading  # C's interval lies below A's
+
+
+def test_the_page_says_when_a_cost_level_is_missing() -> None:
+    few = calibration.calibration_items(["advbench"], 1, seed=0)
+    assert calibration.coverage_text(few).startswith("Not every cost level is drawn (missing advbench:")
+    every = calibration.calibration_items(["advbench"], 5, seed=0)
+    assert calibration.coverage_text(every).startswith("Every cost level")

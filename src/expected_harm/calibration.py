@@ -79,6 +79,27 @@ def calibration_items(benchmarks: Sequence[str], per_benchmark: int, seed: int) 
     return frame[["dataset", "item_id", "prompt", "cost", "severity"]]
 
 
+def coverage_text(items: pd.DataFrame) -> str:
+    """Whether the draw reached every cost level that each benchmark's reference labels hold.
+
+    The sentence the section prints instead of assuming it: with fewer items than levels, a
+    benchmark's costliest (or cheapest) requests are missing from every rate.
+    """
+    from expected_harm.threats import reference_labels
+
+    labels = reference_labels(list(items["dataset"].unique()))
+    missed = {
+        name: sorted(set(labels.loc[labels["dataset"] == name, "cost"]) - set(part["cost"]))
+        for name, part in items.groupby("dataset", sort=False)
+    }
+    missed = {name: levels for name, levels in missed.items() if levels}
+    if not missed:
+        return "Every cost level present in each benchmark's reference labels is drawn."
+    listed = "; ".join(f"{name}: {', '.join(map(str, levels))}" for name, levels in missed.items())
+    return (f"Not every cost level is drawn (missing {listed}); raise items_per_benchmark to reach "
+            "them.")
+
+
 def rated_levels(items: pd.DataFrame, rater: str, *, progress: bool = True) -> pd.DataFrame:
     """The items with cost and severity from a rater model instead of the reference labels.
 
