@@ -66,13 +66,15 @@ def test_models_smoke_run(tmp_path) -> None:
     assert "Traceback" not in text
 
 
-def test_a_failing_section_names_the_cell_and_the_error(tmp_path) -> None:
-    with pytest.raises(SectionError, match=r"failed in cell \d+: ValueError: unknown likelihood"):
-        run_section(
-            get_section("threat_distribution"),
-            {"likelihood": "cubic"},
-            output=tmp_path / "broken.ipynb",
-        )
+def test_a_failing_section_names_the_cell_and_keeps_the_last_good_page(tmp_path) -> None:
+    page = tmp_path / "threat.ipynb"
+    page.write_text("the last good page")
+    with pytest.raises(SectionError, match=r"failed in cell \d+: ValueError: unknown likelihood") as error:
+        run_section(get_section("threat_distribution"), {"likelihood": "cubic"}, output=page)
+    assert page.read_text() == "the last good page"
+    failed = tmp_path / "threat.failed.ipynb"
+    assert str(failed) in str(error.value) and "unknown likelihood" in failed.read_text()
+    assert not (tmp_path / "threat.running.ipynb").exists()
 
 
 def test_calibration_smoke_run(tmp_path) -> None:
@@ -80,11 +82,12 @@ def test_calibration_smoke_run(tmp_path) -> None:
         get_section("calibration"),
         {"items_per_benchmark": 1, "benchmarks": ["advbench", "strongreject"],
          "attacks": ["direct", "pair"], "pair_iterations": 1, "validation_items": 2,
-         "max_tokens": 16},
+         "published_judged_per_cell": 1, "max_tokens": 16},
         output=tmp_path / "calibration.ipynb",
     )
     text = outputs_text(output)
     assert "harmbench_classifier 1.0 by embedded:smollm2-135m" in text  # the judge is named
     assert "GPT-4 (JailbreakBench prompt)" in text  # published judges beside ours
     assert "pair 1.0 (attacker embedded:smollm2-135m" in text
+    assert "gpt-4-0125-preview" in text  # the published attacks on real models
     assert "Traceback" not in text

@@ -5,7 +5,9 @@ Each is a parameterised notebook that papermill runs into ``book/``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,20 @@ class SectionError(RuntimeError):
 
 @dataclass(frozen=True)
 class Section:
-    """One executable page of the book."""
+    """One executable page of the book.
+
+    Attributes:
+        name: What ``expected-harm run`` calls it.
+        notebook: File stem in ``notebooks/`` and in ``book/``.
+        title: The page title.
+        also_accepts: Types a parameter takes besides its default's (``layers``: ``"all"`` or
+            a list), for :func:`checked_parameters`.
+    """
 
     name: str
-    notebook: str  # file stem in notebooks/ and in book/
+    notebook: str
     title: str
+    also_accepts: Mapping[str, tuple[type, ...]] = field(default_factory=dict)
 
     @property
     def source(self) -> Path:
@@ -41,7 +52,7 @@ SECTIONS: dict[str, Section] = {
         Section("models", "models", "Models"),
         Section("threat_distribution", "01_threat_distribution", "Threat distribution"),
         Section("calibration", "02_calibration", "Inverse risk calibration"),
-        Section("probing", "05_probing", "Linear probes"),
+        Section("probing", "05_probing", "Linear probes", also_accepts={"layers": (list,)}),
     )
 }
 
@@ -60,13 +71,71 @@ def notebook_parameters(section: Section) -> dict[str, Any]:
     """The parameters (name → default value) declared in the notebook's ``parameters`` cell.
 
     Defaults are Python literals in the cell, read back as values (papermill reports source text).
+
+    Raises:
+        ValueError: Papermill cannot read an assignment of the cell (it would skip it silently,
+            and ``-p`` would then refuse that parameter as unknown).
     """
     import ast
 
     import papermill
 
     inspected = papermill.inspect_notebook(str(section.source))
+    notebook = json.loads(section.source.read_text(encoding="utf-8"))
+    [cell] = [c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assigned = [node.targets[0].id for node in ast.parse("".join(cell["source"])).body
+                if isinstance(node, ast.Assign)]
+    unread = [name for name in assigned if name not in inspected]
+    if unread:
+        raise ValueError(f"papermill cannot read parameter(s) {', '.join(unread)} of "
+                         f"{section.source.name}; simplify the line or its comment")
     return {name: ast.literal_eval(spec["default"]) for name, spec in inspected.items()}
+
+
+def checked_parameters(section: Section | str, given: dict[str, Any]) -> dict[str, Any]:
+    """The values of a section's parameters in ``given``, checked against the defaults' types.
+
+    Papermill hands ``-p targets openai:gpt-4o`` to a notebook as a string; a list parameter then
+    reads it as one item, not as its characters. Any other value of the wrong type is refused,
+    naming the parameter and the type its default has. A parameter whose default is ``None`` takes
+    any value; a numeric one also takes ``None`` (a size without a limit: "all"); an int is
+    accepted where a float is expected.
+
+    The notebooks call this right after their parameters cell, so that papermill users and
+    ``expected-harm run -p`` get the same checks.
+
+    Raises:
+        TypeError: A value does not fit its parameter's type.
+
+    Examples:
+        >>> checked_parameters("calibration", {"targets": "openai:gpt-4o"})["targets"]
+        ['openai:gpt-4o']
+    """
+    section = get_section(section) if isinstance(section, str) else section
+    defaults = notebook_parameters(section)
+    checked = {}
+    for name, default in defaults.items():
+        if name not in given:
+            continue
+        value = given[name]
+        if isinstance(default, list) and isinstance(value, str):
+            value = [value]
+        expected = type(default)
+        numeric = expected in (int, float)
+        fits = (
+            default is None
+            or isinstance(value, section.also_accepts.get(name, ()))
+            or value is None and numeric
+            or isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+            or expected is float and isinstance(value, int) and not isinstance(value, bool)
+        )
+        if not fits:
+            raise TypeError(
+                f"parameter {name!r} of section {section.name!r} must be a {expected.__name__} "
+                f"(like its default {default!r}), got {type(value).__name__} {value!r}"
+            )
+        checked[name] = value
+    return checked
 
 
 def run_section(
@@ -75,13 +144,20 @@ def run_section(
     """Execute a section's notebook with papermill and return the executed copy.
 
     Unknown parameter names are refused before anything runs, so a typo never silently falls
-    back to a default.
+    back to a default; values are checked as :func:`checked_parameters` does. The notebook runs
+    into a temporary file beside ``output`` that replaces it only on success: a failed run
+    leaves the last good page in place and names where the failed notebook is.
 
     Args:
         section: The section to run.
         parameters: Values for the notebook's ``parameters`` cell.
         output: Where to write the executed notebook; ``book/<notebook>.ipynb`` by default,
             which is what the book renders.
+
+    Raises:
+        ValueError: An unknown parameter name.
+        TypeError: A value of the wrong type.
+        SectionError: The notebook raised; the failed copy is kept as ``<output>.failed.ipynb``.
     """
     import papermill
 
@@ -93,12 +169,15 @@ def run_section(
             f"section {section.name!r} has no parameter(s) {', '.join(unknown)}; "
             f"its parameters are: {', '.join(known) or '(none)'}"
         )
+    parameters = checked_parameters(section, parameters)
     output = output or section.output
     output.parent.mkdir(parents=True, exist_ok=True)
+    running = output.with_name(f"{output.stem}.running.ipynb")
+    failed = output.with_name(f"{output.stem}.failed.ipynb")
     try:
         papermill.execute_notebook(
             str(section.source),
-            str(output),
+            str(running),
             parameters=parameters,
             cwd=str(section.source.parent),
             kernel_name="python3",
@@ -108,8 +187,15 @@ def run_section(
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except papermill.PapermillExecutionError as error:
+        running.replace(failed)
+        kept = f"; the last good page {output} is unchanged" if output.exists() else ""
         raise SectionError(
             f"section {section.name!r} failed in cell {error.exec_count}: {error.ename}: "
-            f"{error.evalue}\nthe executed notebook, with the full traceback, is {output}"
+            f"{error.evalue}\nthe failed notebook, with the full traceback, is {failed}{kept}"
         ) from None
+    except BaseException:
+        running.unlink(missing_ok=True)
+        raise
+    running.replace(output)
+    failed.unlink(missing_ok=True)
     return output

@@ -64,7 +64,7 @@ SMOKE_PARAMETERS: dict[str, dict[str, object]] = {
     "threat_distribution": {"per_set": 1},
     "calibration": {"items_per_benchmark": 1, "benchmarks": ["advbench", "jbb_behaviors"],
                     "attacks": ["direct", "refusal_suppression"], "validation_items": 2,
-                    "max_tokens": 48},
+                    "published_judged_per_cell": 1, "max_tokens": 48},
     "probing": {"per_set": 3, "harmless_per_set": 15, "refusal_screen": 4, "layers": [1, 15, 30]},
     "models": {"per_set": 3},
 }

@@ -1,0 +1,40 @@
+"""Section parameters as papermill and `expected-harm run -p` pass them (no notebook is run)."""
+
+from __future__ import annotations
+
+import pytest
+
+from expected_harm.sections import checked_parameters
+
+
+def test_one_string_is_a_one_item_list() -> None:
+    checked = checked_parameters("calibration", {"targets": "openai:gpt-4o", "attacks": ["direct"]})
+    assert checked == {"targets": ["openai:gpt-4o"], "attacks": ["direct"]}
+
+
+def test_a_wrong_type_is_refused_naming_the_parameter_and_the_type() -> None:
+    with pytest.raises(TypeError, match=r"parameter 'items_per_benchmark' .* must be a int .*'five'"):
+        checked_parameters("calibration", {"items_per_benchmark": "five"})
+    with pytest.raises(TypeError, match="parameter 'show_outputs'"):
+        checked_parameters("calibration", {"show_outputs": "yes"})
+    with pytest.raises(TypeError, match="must be a int"):
+        checked_parameters("calibration", {"seed": True})  # a bool is not a number here
+
+
+def test_numbers_widen_and_sizes_may_be_unlimited() -> None:
+    assert checked_parameters("probing", {"layers": [1, 2]})["layers"] == [1, 2]
+    assert checked_parameters("calibration", {"published_judged_per_cell": None}) == {
+        "published_judged_per_cell": None}
+    defaults = checked_parameters("framework", {"exponential_rate": 1})
+    assert defaults == {"exponential_rate": 1}
+
+
+def test_parameters_not_given_are_left_to_the_notebook() -> None:
+    assert checked_parameters("calibration", {"unrelated": 1, "__name__": "x"}) == {}
+
+
+def test_papermill_reads_every_parameter_of_every_section() -> None:
+    from expected_harm.sections import SECTIONS, notebook_parameters
+
+    for section in SECTIONS.values():
+        assert notebook_parameters(section), section.name  # raises on a line papermill skips
