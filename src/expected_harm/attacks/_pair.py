@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from expected_harm.attacks._base import Attack, AttackOutcome, load_attack_prompts, register_attack
-from expected_harm.models import ChatModel, ChatResult, GenerateConfig, Message, Status, generate
+from expected_harm.models import (
+    ChatModel,
+    ChatResult,
+    GenerateConfig,
+    Message,
+    Status,
+    as_model,
+    generate,
+)
 
 if TYPE_CHECKING:
     from expected_harm.judges import Judge
@@ -116,11 +124,7 @@ class PAIR(Attack):
             raise ValueError(f"streams must be at least 1, got {streams}")
         if keep_last < 0:
             raise ValueError(f"keep_last must be non-negative, got {keep_last}")
-        if isinstance(attacker, str):
-            from expected_harm.models import get_model
-
-            attacker = get_model(attacker)
-        self.attacker = attacker
+        self.attacker = as_model(attacker)
         self.judge = judge
         self.iterations = iterations
         self.streams = streams
