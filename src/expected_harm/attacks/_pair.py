@@ -103,8 +103,6 @@ class PAIR(Attack):
         seed: Seed of the first stream; stream ``s`` uses ``seed + s``.
     """
 
-    name = "pair"
-
     def __init__(
         self,
         *,
@@ -132,12 +130,12 @@ class PAIR(Attack):
         self.attacker_max_tokens = attacker_max_tokens
         self.keep_last = keep_last
         self.seed = seed
-        self.prompts = load_attack_prompts()["pair"]
+        self.prompts = load_attack_prompts()[self.prompt_key]
 
     def describe(self) -> str:
         return (
-            f"pair {self.version} (attacker {self.attacker.spec}, {self.streams} stream(s) × "
-            f"{self.iterations} iterations, judge {self.judge.describe()})"
+            f"{self.label} {self.version} (attacker {self.attacker.spec}, {self.streams} "
+            f"stream(s) × {self.iterations} iterations, judge {self.judge.describe()})"
         )
 
     def _first(self, request: str) -> list[Message]:
