@@ -50,10 +50,10 @@ def _fail(message: str) -> None:
 @app.command()
 def models() -> None:
     """List the model spec forms and how to configure each (keys come from the environment)."""
-    from expected_harm.models import EMBEDDED_MODELS, VALID_FORMS
+    from expected_harm.models import EMBEDDED_MODELS, valid_forms
 
     typer.echo("Model specs (use them for any role: target, attacker, judge, rater, guard):\n")
-    for form in VALID_FORMS:
+    for form in valid_forms():
         typer.echo(f"  {form}")
     typer.echo("\nEmbedded models (offline, no key):")
     for model in EMBEDDED_MODELS.values():

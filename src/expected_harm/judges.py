@@ -515,10 +515,10 @@ def get_judge(name: str, model: ChatModel | str | None = None, **options: Any) -
         cls = JUDGES[name]
     except KeyError:
         raise ValueError(f"unknown judge {name!r}; valid judges: {', '.join(JUDGES)}") from None
-    if isinstance(model, str):
-        from expected_harm.models import get_model
+    if model is not None:
+        from expected_harm.models import as_model
 
-        model = get_model(model)
+        model = as_model(model)
     return cls(model, **options)
 
 

@@ -90,13 +90,9 @@ def embedded_checkpoint(name: str = "smollm2-135m") -> Path:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
 
-    from expected_harm.models import EMBEDDED_MODELS
+    from expected_harm.models import embedded_model
 
-    if name not in EMBEDDED_MODELS:
-        raise ValueError(
-            f"unknown embedded model {name!r}; available: {', '.join(EMBEDDED_MODELS)}"
-        )
-    info = EMBEDDED_MODELS[name]
+    info = embedded_model(name)
     folder = cache_dir() / "hf" / f"{name}-{_digest(info.revision())[:12]}"
     if (folder / "config.json").is_file():
         return folder
@@ -143,14 +139,10 @@ def load_model(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     adapter: Path | None = None
     if spec.startswith(EMBEDDED_PREFIX):
-        from expected_harm.models import EMBEDDED_MODELS
+        from expected_harm.models import EMBEDDED_MODELS, embedded_model
 
         name = spec.removeprefix(EMBEDDED_PREFIX)
-        if name not in EMBEDDED_MODELS:
-            raise ValueError(
-                f"unknown embedded model {name!r}; available: {', '.join(EMBEDDED_MODELS)}"
-            )
-        info = EMBEDDED_MODELS[name]
+        info = embedded_model(name)
         adapter = info.adapter_path()
         if adapter is not None:  # a LoRA on an embedded base: dequantise the base, merge below
             name = next(n for n, m in EMBEDDED_MODELS.items()

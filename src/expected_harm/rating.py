@@ -31,6 +31,7 @@ from expected_harm.models import (
     ResponseCache,
     Status,
     TokenLogprob,
+    as_model,
     generate,
 )
 from expected_harm.parsing import json_object
@@ -163,14 +164,14 @@ class Rater:
     """Rates requests for execution cost and severity with one chat model.
 
     Args:
-        model: Any ChatModel (``embedded:…``, ``openai:…``, ``openai-compatible:…``).
+        model: Any ChatModel, or its spec (``embedded:…``, ``openai:…``, ``openai-compatible:…``).
         max_tokens: Room for the JSON answer.
         cache: Response cache (defaults to the shared one), so nothing is rated twice.
     """
 
-    def __init__(self, model: ChatModel, *, max_tokens: int = 200,
+    def __init__(self, model: ChatModel | str, *, max_tokens: int = 200,
                  cache: ResponseCache | None = None) -> None:
-        self.model = model
+        self.model = as_model(model)
         self.cache = cache
         self.config = GenerateConfig(
             max_tokens=max_tokens, logprobs=True, top_logprobs=10, response_schema=RATING_SCHEMA

@@ -60,10 +60,9 @@ def rater_items(sets: Sequence[str], per_set: int, seed: int) -> pd.DataFrame:
 
 def rate_items(items: pd.DataFrame, rater_spec: str, *, progress: bool = True) -> pd.DataFrame:
     """Rate items with a model; the result keeps ids and group, drops the prompt text."""
-    from expected_harm.models import get_model
     from expected_harm.rating import Rater
 
-    ratings = Rater(get_model(rater_spec)).rate(items["prompt"].tolist(), progress=progress)
+    ratings = Rater(rater_spec).rate(items["prompt"].tolist(), progress=progress)
     return pd.concat([items.drop(columns="prompt").reset_index(drop=True), ratings], axis=1)
 
 

@@ -47,7 +47,7 @@ def test_style_injection_constrains_style_and_keeps_the_request() -> None:
 def test_inthewild_default_is_the_most_reposted_template_that_fits() -> None:
     templates = inthewild_templates()
     attack = get_attack("inthewild")
-    assert attack.name == f"inthewild:{templates['item_id'].iloc[0]}"
+    assert attack.label == f"inthewild:{templates['item_id'].iloc[0]}"
     assert (templates["posts"].diff().dropna() <= 0).all()  # most re-posted first
     assert templates["chars"].max() <= 2000
 
@@ -71,11 +71,13 @@ def test_unknown_attack_lists_the_valid_ones() -> None:
         get_attack("base64")
 
 
-def test_every_attack_cites_a_source() -> None:
-    for name in ATTACKS:
-        if name == "pair":
+def test_every_attack_cites_a_source_and_knows_its_key() -> None:
+    for key in ATTACKS:
+        if key == "pair":
             continue  # needs an attacker and a judge; tests/attacks/test_pair.py
-        assert "20" in get_attack(name).source, name  # a year of the cited paper
+        attack = get_attack(key)
+        assert "20" in attack.source, key  # a year of the cited paper
+        assert attack.key == attack.prompt_key == key
 
 
 def test_run_attack_returns_one_row_per_request_with_the_target_status() -> None:

@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from expected_harm.attacks._base import Attack, AttackOutcome, load_attack_prompts, register_attack
-from expected_harm.models import ChatModel, ChatResult, GenerateConfig, Message, Status, generate
+from expected_harm.models import (
+    ChatModel,
+    ChatResult,
+    GenerateConfig,
+    Message,
+    Status,
+    as_model,
+    generate,
+)
 
 if TYPE_CHECKING:
     from expected_harm.judges import Judge
@@ -95,8 +103,6 @@ class PAIR(Attack):
         seed: Seed of the first stream; stream ``s`` uses ``seed + s``.
     """
 
-    name = "pair"
-
     def __init__(
         self,
         *,
@@ -116,11 +122,7 @@ class PAIR(Attack):
             raise ValueError(f"streams must be at least 1, got {streams}")
         if keep_last < 0:
             raise ValueError(f"keep_last must be non-negative, got {keep_last}")
-        if isinstance(attacker, str):
-            from expected_harm.models import get_model
-
-            attacker = get_model(attacker)
-        self.attacker = attacker
+        self.attacker = as_model(attacker)
         self.judge = judge
         self.iterations = iterations
         self.streams = streams
@@ -128,12 +130,12 @@ class PAIR(Attack):
         self.attacker_max_tokens = attacker_max_tokens
         self.keep_last = keep_last
         self.seed = seed
-        self.prompts = load_attack_prompts()["pair"]
+        self.prompts = load_attack_prompts()[self.prompt_key]
 
     def describe(self) -> str:
         return (
-            f"pair {self.version} (attacker {self.attacker.spec}, {self.streams} stream(s) × "
-            f"{self.iterations} iterations, judge {self.judge.describe()})"
+            f"{self.label} {self.version} (attacker {self.attacker.spec}, {self.streams} "
+            f"stream(s) × {self.iterations} iterations, judge {self.judge.describe()})"
         )
 
     def _first(self, request: str) -> list[Message]:

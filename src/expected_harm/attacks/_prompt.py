@@ -22,15 +22,27 @@ class TemplateAttack(PromptAttack):
     The direct request and the attacks of Wei, Haghtalab & Steinhardt (2023), "Jailbroken: How
     Does LLM Safety Training Fail?" (arXiv 2307.02483): prefix injection and refusal suppression
     (competing objectives), style injection (mismatched generalisation).
+
+    Args:
+        key: The attack's registry key, also its entry in ``prompts/attacks.yaml``.
     """
 
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__()
+
     def messages(self, request: str) -> list[Message]:
-        template = load_attack_prompts()[self.name]["user"]
+        template = load_attack_prompts()[self.prompt_key]["user"]
         return [{"role": "user", "content": template.replace("{request}", request)}]
 
 
-for _name in ("direct", "prefix_injection", "refusal_suppression", "style_injection"):
-    register_attack(_name)(partial(TemplateAttack, _name))
+for _key in ("direct", "prefix_injection", "refusal_suppression", "style_injection"):
+    register_attack(_key)(partial(TemplateAttack, _key))
+
+
+def _placeholder() -> str:
+    """Where the in-the-wild templates' authors put the request."""
+    return load_attack_prompts()["inthewild"]["placeholder"]
 
 
 def _normalise(text: str) -> str:
@@ -55,7 +67,7 @@ def inthewild_templates(max_chars: int = DEFAULT_MAX_TEMPLATE_CHARS) -> pd.DataF
 
     if max_chars < 1:
         raise ValueError(f"max_chars must be positive, got {max_chars}")
-    placeholder = load_attack_prompts()["inthewild"]["placeholder"]
+    placeholder = _placeholder()
     frame = load("inthewild_jailbreak_prompts")
     frame = frame[frame["prompt"].str.contains(placeholder, regex=False)].copy()
     frame["text"] = frame["prompt"].map(_normalise)
@@ -92,7 +104,7 @@ class InTheWildAttack(PromptAttack):
             from expected_harm.datasets import load
 
             frame = load("inthewild_jailbreak_prompts")
-            placeholder = load_attack_prompts()["inthewild"]["placeholder"]
+            placeholder = _placeholder()
             found = frame[
                 (frame["item_id"].astype(str) == str(template_id))
                 & frame["prompt"].str.contains(placeholder, regex=False)
@@ -105,10 +117,14 @@ class InTheWildAttack(PromptAttack):
             row = found.iloc[0]
         self.template_id = str(row["item_id"])
         self.template = str(row["prompt"])
-        super().__init__(f"inthewild:{self.template_id}")
+        super().__init__()
+
+    @property
+    def label(self) -> str:
+        return f"{self.key}:{self.template_id}"
 
     def messages(self, request: str) -> list[Message]:
-        placeholder = load_attack_prompts()["inthewild"]["placeholder"]
+        placeholder = _placeholder()
         # A literal replacement: requests may contain backslashes that re.sub would interpret.
         text = re.sub(r"\r\n?", "\n", self.template).replace(placeholder, request)
         return [{"role": "user", "content": text}]

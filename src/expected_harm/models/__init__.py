@@ -5,10 +5,14 @@ Typical use::
     from expected_harm.models import get_model, generate
     model = get_model("embedded:smollm2-135m")
     results = generate(model, ["What is the capital of France?"])
+
+Backends (``embedded``, ``openai``, ``openai-compatible``) register under their spec prefix
+(:func:`register_backend`); a role that takes a model takes a ChatModel or a spec through
+:func:`as_model`.
 """
 
 from expected_harm.models._cache import ResponseCache, cache_key
-from expected_harm.models._embedded import EMBEDDED_MODELS, EmbeddedChatModel
+from expected_harm.models._embedded import EMBEDDED_MODELS, EmbeddedChatModel, embedded_model
 from expected_harm.models._model import BlockedError, ChatModel, ModelConfigError, TransientError
 from expected_harm.models._openai import OpenAIChatModel
 from expected_harm.models._runner import (
@@ -21,7 +25,16 @@ from expected_harm.models._runner import (
     to_frame,
 )
 from expected_harm.models._server import LlamaServer, free_port
-from expected_harm.models._spec import VALID_FORMS, ModelSpec, get_model, parse_spec
+from expected_harm.models._spec import (
+    BACKENDS,
+    Backend,
+    ModelSpec,
+    as_model,
+    get_model,
+    parse_spec,
+    register_backend,
+    valid_forms,
+)
 from expected_harm.models._types import (
     ChatResult,
     GenerateConfig,
@@ -33,8 +46,9 @@ from expected_harm.models._types import (
 )
 
 __all__ = [
+    "BACKENDS",
     "EMBEDDED_MODELS",
-    "VALID_FORMS",
+    "Backend",
     "BlockedError",
     "ChatModel",
     "ChatResult",
@@ -54,12 +68,16 @@ __all__ = [
     "Usage",
     "agenerate",
     "as_messages",
+    "as_model",
     "cache_key",
     "chat",
+    "embedded_model",
     "free_port",
     "generate",
     "get_model",
     "parse_spec",
+    "register_backend",
     "summarize",
     "to_frame",
+    "valid_forms",
 ]

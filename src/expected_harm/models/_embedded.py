@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from expected_harm.models._model import ChatModel, ModelConfigError
+from expected_harm.models._spec import Backend, ModelSpec, register_backend
 from expected_harm.models._types import GenerateConfig, Message, Reply, TokenLogprob, Usage
 
 if TYPE_CHECKING:
@@ -90,6 +91,26 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
     )
 }
 
+
+
+def embedded_model(name: str) -> EmbeddedModel:
+    """The registered embedded model ``name``; the one check every user of a name goes through.
+
+    Raises:
+        ModelConfigError: For an unknown name (lists the available ones).
+
+    Examples:
+        >>> embedded_model("smollm2-135m").filename
+        'SmolLM2-135M-Instruct.Q4_1.gguf'
+    """
+    try:
+        return EMBEDDED_MODELS[name]
+    except KeyError:
+        raise ModelConfigError(
+            f"unknown embedded model {name!r}; available: {', '.join(EMBEDDED_MODELS)}"
+        ) from None
+
+
 N_CTX = 2048
 # A llama.cpp context is not safe to use from several threads: one lock serialises every call,
 # and each model file is loaded once per process (with and without all-token logits).
@@ -126,11 +147,7 @@ class EmbeddedChatModel(ChatModel):
             adapter: A GGUF LoRA file used instead of the registered one: a freshly trained
                 adapter, evaluated before it is committed. The revision names its checksum.
         """
-        if name not in EMBEDDED_MODELS:
-            raise ModelConfigError(
-                f"unknown embedded model {name!r}; available: {', '.join(EMBEDDED_MODELS)}"
-            )
-        self.info = EMBEDDED_MODELS[name]
+        self.info = embedded_model(name)
         if adapter is not None:
             self.info = dataclasses.replace(self.info, adapter=str(adapter.resolve()))
         self.path = self.info.path()
@@ -168,6 +185,22 @@ class EmbeddedChatModel(ChatModel):
             logprobs=_logprobs(choice.get("logprobs")),
             finish_reason=choice.get("finish_reason"),
         )
+
+
+@register_backend("embedded")
+class EmbeddedBackend(Backend):
+    """``embedded:<name>``: a model of :data:`EMBEDDED_MODELS`, run in this process."""
+
+    form = (
+        f"embedded:<name>                          (in-process, offline; names: "
+        f"{', '.join(EMBEDDED_MODELS)})"
+    )
+
+    def parse(self, rest: str, key_env: str | None) -> ModelSpec | None:
+        return ModelSpec("embedded", rest) if rest and key_env is None else None
+
+    def build(self, spec: ModelSpec, *, max_concurrency: int | None, timeout: float) -> ChatModel:
+        return EmbeddedChatModel(spec.model_id)
 
 
 def _logprobs(raw: dict[str, Any] | None) -> tuple[TokenLogprob, ...] | None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import os
+import re
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
 from expected_harm.models._model import BlockedError, ChatModel, ModelConfigError, TransientError
+from expected_harm.models._spec import Backend, ModelSpec, register_backend
 from expected_harm.models._types import GenerateConfig, Message, Reply, TokenLogprob, Usage
 
 if TYPE_CHECKING:
@@ -123,6 +125,57 @@ class OpenAIChatModel(ChatModel):
             logprobs=_logprobs(choice),
             finish_reason=choice.finish_reason,
         )
+
+
+class _Server(Backend):
+    """What both server backends share: building an :class:`OpenAIChatModel` from a spec."""
+
+    #: Refuse to start without a key even when none is named (hosted APIs); a key variable
+    #: named with ``?key_env=`` is always required.
+    key_required = False
+
+    def build(self, spec: ModelSpec, *, max_concurrency: int | None, timeout: float) -> ChatModel:
+        return OpenAIChatModel(
+            spec.model_id,
+            base_url=spec.base_url or OPENAI_BASE_URL,
+            key_var=spec.key_env or DEFAULT_KEY_VAR,
+            key_required=self.key_required or spec.key_env is not None,
+            backend=self.name,
+            max_concurrency=max_concurrency or 4,
+            timeout=timeout,
+        )
+
+
+@register_backend("openai")
+class OpenAIBackend(_Server):
+    """``openai:<model>``: api.openai.com, key required."""
+
+    form = (
+        "openai:<model>[?key_env=VAR]              (api.openai.com; key in $OPENAI_API_KEY or "
+        "VAR)"
+    )
+    key_required = True
+
+    def parse(self, rest: str, key_env: str | None) -> ModelSpec | None:
+        if not rest or "@" in rest:
+            return None
+        return ModelSpec("openai", rest, OPENAI_BASE_URL, key_env)
+
+
+@register_backend("openai-compatible")
+class OpenAICompatibleBackend(_Server):
+    """``openai-compatible:<model>@<base_url>``: any server speaking the OpenAI API."""
+
+    form = (
+        "openai-compatible:<model>@<base_url>[?key_env=VAR]  (vLLM, llama.cpp server, Ollama, "
+        "gateways; key optional)"
+    )
+
+    def parse(self, rest: str, key_env: str | None) -> ModelSpec | None:
+        model_id, at, base_url = rest.partition("@")
+        if not (model_id and at and re.match(r"https?://[^\s/]+", base_url)):
+            return None
+        return ModelSpec("openai-compatible", model_id, base_url.rstrip("/"), key_env)
 
 
 def _classify(error: openai.APIStatusError, key_var: str) -> Exception:

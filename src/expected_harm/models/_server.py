@@ -16,7 +16,7 @@ from types import TracebackType
 
 import httpx
 
-from expected_harm.models._embedded import EMBEDDED_MODELS
+from expected_harm.models._embedded import embedded_model
 
 
 def free_port() -> int:
@@ -30,7 +30,8 @@ class LlamaServer:
     """``python -m llama_cpp.server`` for one embedded model, on 127.0.0.1 only.
 
     Args:
-        name: Embedded model name (see ``EMBEDDED_MODELS``); also the served model id.
+        name: Embedded model name (see :func:`~expected_harm.models.embedded_model`); also the
+            served model id.
         port: Port to listen on; a free one by default. Restarts reuse it, so the
             ``openai-compatible`` spec (and its cache key) stays the same.
         startup_timeout: Seconds to wait for the server to answer.
@@ -56,7 +57,7 @@ class LlamaServer:
         """Start the server and wait until it lists its model."""
         command = [
             sys.executable, "-m", "llama_cpp.server",
-            "--model", str(EMBEDDED_MODELS[self.name].path()),
+            "--model", str(embedded_model(self.name).path()),
             "--model_alias", self.name,
             "--host", "127.0.0.1",
             "--port", str(self.port),

@@ -1,24 +1,19 @@
-"""Model spec strings → models.
+"""Model spec strings → models, through a registry of backends.
 
-One string names a model in every notebook parameter and CLI call.
+One string names a model in every notebook parameter and CLI call: ``<backend>:<rest>``. Each
+backend module registers itself with :func:`register_backend` (as attacks and judges do), so a
+new backend is one file: a :class:`~expected_harm.models.ChatModel` and a :class:`Backend`.
 """
 
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from expected_harm.models._embedded import EMBEDDED_MODELS, EmbeddedChatModel
 from expected_harm.models._model import ChatModel, ModelConfigError
-from expected_harm.models._openai import DEFAULT_KEY_VAR, OPENAI_BASE_URL, OpenAIChatModel
 
-VALID_FORMS = (
-    f"embedded:<name>                          (in-process, offline; names: "
-    f"{', '.join(EMBEDDED_MODELS)})",
-    "openai:<model>[?key_env=VAR]              (api.openai.com; key in $OPENAI_API_KEY or VAR)",
-    "openai-compatible:<model>@<base_url>[?key_env=VAR]  (vLLM, llama.cpp server, Ollama, "
-    "gateways; key optional)",
-)
 _KEY_ENV = re.compile(r"\?key_env=([A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -32,6 +27,49 @@ class ModelSpec:
     key_env: str | None = None
 
 
+class Backend(ABC):
+    """How one backend's spec strings read and how its models are built.
+
+    Attributes:
+        name: The spec prefix (set by :func:`register_backend`).
+        form: The spec form and what it means, one line as ``expected-harm models`` lists it.
+    """
+
+    name: str = ""
+    form: str = ""
+
+    @abstractmethod
+    def parse(self, rest: str, key_env: str | None) -> ModelSpec | None:
+        """The spec from what follows ``<name>:`` (``?key_env=`` already removed); None if
+        ``rest`` is not of this backend's form."""
+
+    @abstractmethod
+    def build(self, spec: ModelSpec, *, max_concurrency: int | None, timeout: float) -> ChatModel:
+        """The model ``spec`` names."""
+
+
+#: Every model backend by spec prefix, in registration order; see :func:`register_backend`.
+BACKENDS: dict[str, Backend] = {}
+
+
+def register_backend(name: str) -> Callable[[type[Backend]], type[Backend]]:
+    """Class decorator: make a backend available to :func:`get_model` under the prefix ``name``."""
+
+    def inner(cls: type[Backend]) -> type[Backend]:
+        if name in BACKENDS:
+            raise ValueError(f"a model backend named {name!r} is already registered")
+        cls.name = name
+        BACKENDS[name] = cls()
+        return cls
+
+    return inner
+
+
+def valid_forms() -> list[str]:
+    """One line per registered backend: its spec form and what it means."""
+    return [backend.form for backend in BACKENDS.values()]
+
+
 def parse_spec(spec: str) -> ModelSpec:
     """Split a spec string into its parts; the error lists the valid forms.
 
@@ -41,21 +79,17 @@ def parse_spec(spec: str) -> ModelSpec:
         >>> parse_spec("openai-compatible:llama@http://127.0.0.1:8000/v1").base_url
         'http://127.0.0.1:8000/v1'
     """
-    backend, sep, rest = spec.strip().partition(":")
+    prefix, sep, rest = spec.strip().partition(":")
     key_env = None
     if match := _KEY_ENV.search(rest):
         key_env, rest = match.group(1), rest[: match.start()]
-    if sep and rest and backend == "embedded" and key_env is None:
-        return ModelSpec("embedded", rest)
-    if sep and rest and backend == "openai" and "@" not in rest:
-        return ModelSpec("openai", rest, OPENAI_BASE_URL, key_env)
-    if sep and backend == "openai-compatible":
-        model_id, at, base_url = rest.partition("@")
-        if model_id and at and re.match(r"https?://[^\s/]+", base_url):
-            return ModelSpec("openai-compatible", model_id, base_url.rstrip("/"), key_env)
-    raise ModelConfigError(
-        f"cannot read model spec {spec!r}; valid forms:\n  " + "\n  ".join(VALID_FORMS)
-    )
+    backend = BACKENDS.get(prefix) if sep else None
+    parsed = backend.parse(rest, key_env) if backend is not None else None
+    if parsed is None:
+        raise ModelConfigError(
+            f"cannot read model spec {spec!r}; valid forms:\n  " + "\n  ".join(valid_forms())
+        )
+    return parsed
 
 
 def get_model(
@@ -64,7 +98,7 @@ def get_model(
     """Build the model a spec string names.
 
     Args:
-        spec: See :data:`VALID_FORMS`.
+        spec: See :func:`valid_forms` (or ``expected-harm models``).
         max_concurrency: Requests in flight at once (servers default to 4; embedded models
             always run one at a time).
         timeout: Per-request timeout in seconds for server backends.
@@ -73,14 +107,18 @@ def get_model(
         ModelConfigError: Unknown form or embedded name, or a required key variable unset.
     """
     parsed = parse_spec(spec)
-    if parsed.backend == "embedded":
-        return EmbeddedChatModel(parsed.model_id)
-    return OpenAIChatModel(
-        parsed.model_id,
-        base_url=parsed.base_url or OPENAI_BASE_URL,
-        key_var=parsed.key_env or DEFAULT_KEY_VAR,
-        key_required=parsed.backend == "openai" or parsed.key_env is not None,
-        backend=parsed.backend,
-        max_concurrency=max_concurrency or 4,
-        timeout=timeout,
-    )
+    return BACKENDS[parsed.backend].build(parsed, max_concurrency=max_concurrency, timeout=timeout)
+
+
+def as_model(model: ChatModel | str) -> ChatModel:
+    """The model itself, or the one a spec string names: the one way a role takes either.
+
+    Raises:
+        ModelConfigError: For a spec :func:`get_model` cannot build.
+        TypeError: For anything else.
+    """
+    if isinstance(model, ChatModel):
+        return model
+    if isinstance(model, str):
+        return get_model(model)
+    raise TypeError(f"expected a ChatModel or a model spec string, got {type(model).__name__}")
