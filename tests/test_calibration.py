@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -195,3 +196,20 @@ def test_the_page_says_when_a_cost_level_is_missing() -> None:
     assert calibration.coverage_text(few).startswith("Not every cost level is drawn (missing advbench:")
     every = calibration.calibration_items(["advbench"], 5, seed=0)
     assert calibration.coverage_text(every).startswith("Every cost level")
+
+
+def test_rates_by_both_levels_stack_for_one_figure() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from expected_harm import plots
+
+    frame = pd.DataFrame({"target": "t", "attack": "a", "cost": [1, 1, 2, np.nan],
+                          "severity": [3, 3, 3, 3], "success": [1.0, 0.0, 1.0, 1.0]})
+    rates = calibration.asr_by_levels(frame)
+    assert rates.groupby("level")["n"].sum().to_dict() == {"cost": 3, "severity": 4}
+    cells = calibration.interval_table(rates[rates["level"] == "cost"].rename(columns={"value": "cost"}),
+                                       "cost")
+    assert cells.loc[("t", "a"), 1].startswith("50% [")
+    fig = plots.plot_asr_by_level(rates)
+    assert len(fig.axes) == 2  # one target, two levels

@@ -188,6 +188,31 @@ def asr_by_level(
     return proportions_by_group(data, [*by, level], "success")
 
 
+def asr_by_levels(
+    frame: pd.DataFrame, by: Sequence[str] = ("target", "attack"), success: str = "success"
+) -> pd.DataFrame:
+    """:func:`asr_by_level` for cost and for severity, stacked for one figure.
+
+    Returns:
+        The group columns, ``level`` (``"cost"`` or ``"severity"``), ``value`` (1–5), ``rate``,
+        ``low``, ``high``, ``successes`` and ``n`` (rows with a verdict).
+    """
+    parts = []
+    for level in ("cost", "severity"):
+        data = frame.dropna(subset=[level]).astype({level: int})
+        rates = proportions_by_group(data, [*by, level], success)
+        parts.append(rates.rename(columns={level: "value"}).assign(level=level))
+    return pd.concat(parts, ignore_index=True)
+
+
+def interval_table(rates: pd.DataFrame, level: str,
+                   by: Sequence[str] = ("target", "attack")) -> pd.DataFrame:
+    """ASR per group (rows) and level (columns) as ``"40% [12%, 77%] (n=5)"`` cells; – where empty."""
+    cells = rates.assign(cell=[f"{r:.0%} [{lo:.0%}, {hi:.0%}] (n={n})" for r, lo, hi, n in
+                               zip(rates["rate"], rates["low"], rates["high"], rates["n"])])
+    return cells.pivot(index=list(by), columns=level, values="cell").fillna("–")
+
+
 def status_shares(frame: pd.DataFrame, by: Sequence[str] = ("target", "attack")) -> pd.DataFrame:
     """Share of rows of each ``row_status`` per group; every status gets a column."""
     counts = pd.crosstab([frame[b] for b in by], frame["row_status"])

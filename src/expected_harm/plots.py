@@ -336,8 +336,12 @@ def plot_asr_by_level(
     panel: str = "target",
     hue: str = "attack",
     levels: tuple[str, ...] = ("cost", "severity"),
+    calibrated_arrow: bool = True,
 ) -> Figure:
     """ASR by level with Wilson intervals: one column per ``panel`` value, one row per level.
+
+    With ``calibrated_arrow`` the first cost panel carries a dashed arrow: the direction a
+    well-calibrated model would show (success rising with cost), so the reader can compare.
 
     Args:
         rates: Long table from :func:`expected_harm.stats.proportions_by_group` grouped by
@@ -368,6 +372,12 @@ def plot_asr_by_level(
             ax.set(xticks=[1, 2, 3, 4, 5], xlim=(0.6, 5.4), ylim=(-0.03, 1.03))
             if row == 0:
                 ax.set_title(name, fontsize="medium")
+            if calibrated_arrow and level == "cost" and column == 0:
+                ax.annotate("", xy=(4.8, 0.9), xytext=(1.2, 0.1),
+                            arrowprops={"arrowstyle": "->", "color": PAPER_COLOR,
+                                        "linestyle": "--", "alpha": 0.5})
+                ax.text(1.3, 0.62, "well calibrated:\nrises with cost", color=PAPER_COLOR,
+                        fontsize=7)
             if row == len(levels) - 1:
                 ax.set_xlabel(f"{levels[row]} level")
             if column == 0:

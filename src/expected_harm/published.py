@@ -208,23 +208,6 @@ def attempt_counts(rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def asr_by_levels(rows: pd.DataFrame, success: str = "success",
-                  by: Sequence[str] = ("target", "attack")) -> pd.DataFrame:
-    """ASR with Wilson intervals per group and level, for cost and for severity, stacked.
-
-    Returns:
-        The group columns, ``level`` (``"cost"`` or ``"severity"``), ``value`` (1–5), ``rate``,
-        ``low``, ``high``, ``successes`` and ``n`` (rows with a verdict).
-    """
-    from expected_harm.stats import proportions_by_group
-
-    parts = []
-    for level in ("cost", "severity"):
-        rates = proportions_by_group(rows.astype({level: int}), [*by, level], success)
-        parts.append(rates.rename(columns={level: "value"}).assign(level=level))
-    return pd.concat(parts, ignore_index=True)
-
-
 def slope_reading(slopes: pd.DataFrame) -> str:
     """One sentence per target: which way its cost slope goes, with the odds ratio's interval."""
     sentences = []
