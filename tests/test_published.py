@@ -81,7 +81,7 @@ def test_cost_slopes_recover_the_direction_and_drop_constant_cells() -> None:
     assert (slopes["high"] < 0).all()
     assert set(slopes["direction"]) == {"falls with cost (inverse calibration)"}
     rising = published.cost_slopes(_synthetic(0.8, seed=1))
-    assert set(rising["direction"]) == {"rises with cost (calibrated direction)"}
+    assert set(rising["direction"]) == {"rises with cost (the calibrated direction)"}
     assert "falls with cost" in published.slope_reading(slopes.reset_index())
 
 

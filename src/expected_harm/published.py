@@ -153,13 +153,13 @@ def slope_direction(low: float, high: float) -> str:
         >>> slope_direction(-0.9, -0.1)
         'falls with cost (inverse calibration)'
         >>> slope_direction(-0.2, 0.3)
-        'no clear direction'
+        'shows no clear direction with cost'
     """
     if high < 0:
         return "falls with cost (inverse calibration)"
     if low > 0:
-        return "rises with cost (calibrated direction)"
-    return "no clear direction"
+        return "rises with cost (the calibrated direction)"
+    return "shows no clear direction with cost"
 
 
 def harm_per_goal(rows: pd.DataFrame, likelihoods: Sequence[str] | None = None,
