@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from expected_harm.paths import project_root
+from expected_harm.scales import load_scales
 
 #: The sets the threat-distribution section compares, as dataset specs (study subsets).
 ANNOTATED_SETS: tuple[str, ...] = (
@@ -46,7 +47,7 @@ PER_SET = 45
 RERATE_PER_SET = 5  # 45 of 405 items, 11%
 SEED = 20260201
 
-COST_DIMENSIONS = ("expertise", "equipment", "time", "legal")
+COST_DIMENSIONS: tuple[str, ...] = load_scales().cost.dimension_keys  # declared in scales.yaml
 LABEL_COLUMNS = (*COST_DIMENSIONS, "cost", "severity")
 FILE_COLUMNS = ("dataset", "item_id", *LABEL_COLUMNS, "rationale")
 
