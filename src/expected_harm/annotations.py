@@ -17,6 +17,11 @@ Files in ``data/annotations/``:
     reference/<set>.csv  the labels
     rerate/<set>.csv     the blind second pass on the re-rate items
     SUMMARY.md           the tables of the book's annotation page (``summary_markdown``)
+
+Every file's ``dataset`` column holds a registry name. ``sample.csv`` and ``extension.csv`` add a
+``subset`` column: the slice an item was drawn from (``""`` for the whole set), so the sets are
+named by the specs in :data:`ANNOTATED_SETS`. Label files need no subset: an item id is unique
+within its whole set.
 """
 
 from __future__ import annotations
@@ -68,9 +73,9 @@ def draw_sample(
     in proportion to their size (largest remainders), then items are drawn at random within each.
 
     Returns:
-        Columns ``dataset`` (the spec), ``item_id``, ``category``, ``rerate`` (bool).
+        Columns ``dataset``, ``subset``, ``item_id``, ``category``, ``rerate`` (bool).
     """
-    from expected_harm.datasets import load
+    from expected_harm.datasets import load, parse_dataset_spec
 
     rng = np.random.default_rng(seed)
     parts = []
@@ -89,7 +94,8 @@ def draw_sample(
         parts.append(
             pd.DataFrame(
                 {
-                    "dataset": spec,
+                    "dataset": parse_dataset_spec(spec).dataset,
+                    "subset": parse_dataset_spec(spec).subset,
                     "item_id": picked["item_id"].astype(str).to_numpy(),
                     "category": picked["category"].to_numpy(),
                     "rerate": rerate,
@@ -124,7 +130,13 @@ def load_sample(path: Path | None = None) -> pd.DataFrame:
         raise FileNotFoundError(
             f"{path} is missing; create it with `expected-harm annotate sample`"
         )
-    return pd.read_csv(path, dtype={"item_id": str})
+    return _read_items(path)
+
+
+def _read_items(path: Path) -> pd.DataFrame:
+    """An items file (sample or extension); an empty ``subset`` cell is the whole set (``""``)."""
+    frame = pd.read_csv(path, dtype={"item_id": str, "subset": str})
+    return frame.assign(subset=frame["subset"].fillna(""))
 
 
 def load_items(folder: Path | None = None) -> pd.DataFrame:
@@ -138,7 +150,7 @@ def load_items(folder: Path | None = None) -> pd.DataFrame:
     if not extension_path.is_file():
         raise FileNotFoundError(f"{extension_path} is missing (items labelled beyond the sample)")
     sample = load_sample(folder / "sample.csv").assign(in_sample=True)
-    extension = pd.read_csv(extension_path, dtype={"item_id": str}).assign(in_sample=False)
+    extension = _read_items(extension_path).assign(in_sample=False)
     keys = set(zip(sample["dataset"], sample["item_id"]))
     if twice := [k for k in zip(extension["dataset"], extension["item_id"]) if k in keys]:
         raise ValueError(f"{extension_path}: item(s) already in the sample: {twice[:3]}")
@@ -146,8 +158,8 @@ def load_items(folder: Path | None = None) -> pd.DataFrame:
 
 
 def label_path(kind: str, dataset: str) -> Path:
-    """The label file of one pass (``reference`` or ``rerate``) for one set."""
-    return annotations_dir() / kind / f"{dataset.split(':')[0]}.csv"
+    """The label file of one pass (``reference`` or ``rerate``) for one set (a registry name)."""
+    return annotations_dir() / kind / f"{dataset}.csv"
 
 
 def labelled_ids(path: Path) -> set[str]:
@@ -172,8 +184,8 @@ def load_labels(kind: str = "reference", folder: Path | None = None) -> pd.DataF
     """Every label file of one pass (``reference`` or ``rerate``), validated and stacked.
 
     Returns:
-        The ``FILE_COLUMNS``, the item's ``category`` and ``in_sample``: True for the
-        threat-distribution sample, False for the extension (see the module docstring).
+        The ``FILE_COLUMNS``, the item's ``subset``, ``category`` and ``in_sample``: True for
+        the threat-distribution sample, False for the extension (see the module docstring).
 
     Raises:
         ValueError: A file lacks columns, holds a score outside 1–5, repeats an item, or
@@ -205,11 +217,12 @@ def load_labels(kind: str = "reference", folder: Path | None = None) -> pd.DataF
             )
         frames.append(frame[list(FILE_COLUMNS)])
     if not frames:
-        return pd.DataFrame(columns=[*FILE_COLUMNS, "category", "in_sample"])
+        return pd.DataFrame(columns=[*FILE_COLUMNS, "subset", "category", "in_sample"])
     labels = pd.concat(frames, ignore_index=True)
     labels[list(LABEL_COLUMNS)] = labels[list(LABEL_COLUMNS)].astype(int)
     return labels.merge(
-        items[["dataset", "item_id", "category", "in_sample"]], on=["dataset", "item_id"]
+        items[["dataset", "item_id", "subset", "category", "in_sample"]],
+        on=["dataset", "item_id"],
     )
 
 
@@ -259,7 +272,7 @@ def self_agreement(folder: Path | None = None) -> pd.DataFrame:
     second = load_labels("rerate", folder=folder)
     first = load_labels(folder=folder)
     paired = second.merge(
-        first, on=["dataset", "item_id", "in_sample"], suffixes=("_second", "_first")
+        first, on=["dataset", "subset", "item_id", "in_sample"], suffixes=("_second", "_first")
     )
     if len(paired) != len(second):
         raise ValueError("every re-labelled item needs a reference label")
@@ -288,13 +301,16 @@ def summary_markdown(folder: Path | None = None) -> str:
     Computed from the committed files, so the page cannot drift from them: a test compares
     ``SUMMARY.md`` with this function's output.
     """
+    from expected_harm.datasets import spec_of
+
     labels = load_labels(folder=folder)
     rerate = load_labels("rerate", folder=folder)
-    row = labels["dataset"].where(labels["in_sample"], _part(labels))
+    # a sample row is the slice it was drawn from (its spec), as the section's parameters name it
+    row = spec_of(labels).where(labels["in_sample"], _part(labels))
     counts = labels.assign(row=row).groupby("row", sort=False).agg(
         labels=("cost", "size"), mean_cost=("cost", "mean"), mean_severity=("severity", "mean")
     )
-    relabelled = rerate.assign(row=rerate["dataset"].where(rerate["in_sample"], _part(rerate)))
+    relabelled = rerate.assign(row=spec_of(rerate).where(rerate["in_sample"], _part(rerate)))
     counts.insert(1, "re-labelled blind", relabelled["row"].value_counts())
     counts = counts.fillna({"re-labelled blind": 0}).astype({"re-labelled blind": int})
     sets = [s for s in ANNOTATED_SETS if s in counts.index]

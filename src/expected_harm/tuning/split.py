@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from expected_harm.annotations import ANNOTATED_SETS, load_sample
-from expected_harm.datasets import load
+from expected_harm.datasets import load, spec_of
 from expected_harm.refusals import refusal_match
 
 #: Held-out harmful prompts: benchmark items outside the reference sample.
@@ -63,7 +63,7 @@ def book_items() -> pd.DataFrame:
     sample = load_sample()
     parts = []
     for spec in ANNOTATED_SETS:
-        ids = set(sample.loc[sample["dataset"] == spec, "item_id"].astype(str))
+        ids = set(sample.loc[spec_of(sample) == spec, "item_id"].astype(str))
         frame = load(spec, drop_duplicates=True)
         parts.append(frame.loc[frame["item_id"].astype(str).isin(ids)].assign(spec=spec))
     parts += [probing_draw(spec).assign(spec=spec) for spec in PROBING_HARMLESS]
