@@ -19,6 +19,7 @@ from expected_harm.datasets._duplicates import (
     duplicate_pairs,
     duplicate_report,
     find_duplicates,
+    normalise_prompt,
 )
 from expected_harm.datasets._load import list_datasets, load, load_all, verify
 from expected_harm.datasets._registry import (
@@ -60,6 +61,7 @@ __all__ = [
     "list_datasets",
     "load",
     "load_all",
+    "normalise_prompt",
     "parse_dataset_spec",
     "spec_of",
     "verify",
