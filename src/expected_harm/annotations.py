@@ -11,7 +11,7 @@ of 45 per set (``sample.csv``). The extension (``extension.csv``) labels the res
 so that all 100 goals have labels for the calibration section, which joins published jailbreak
 responses to every goal; it never enters the 45-per-set comparison.
 
-Files in ``data/annotations/``:
+Files in ``annotations/`` of the package data (``src/expected_harm/data/`` in a checkout):
     sample.csv           the stratified sample (``draw_sample``; fixed seed)
     extension.csv        items labelled beyond the sample (same columns)
     reference/<set>.csv  the labels
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from expected_harm.paths import project_root
+from expected_harm.paths import data_dir, writable_data_dir
 from expected_harm.scales import load_scales
 
 #: The sets the threat-distribution section compares, as dataset specs (study subsets).
@@ -57,8 +57,9 @@ LABEL_COLUMNS = (*COST_DIMENSIONS, "cost", "severity")
 FILE_COLUMNS = ("dataset", "item_id", *LABEL_COLUMNS, "rationale")
 
 
-def annotations_dir() -> Path:
-    return project_root() / "data" / "annotations"
+def annotations_dir(*, write: bool = False) -> Path:
+    """The annotation files (package data; see :mod:`expected_harm.paths` for where writes go)."""
+    return (writable_data_dir() if write else data_dir()) / "annotations"
 
 
 def draw_sample(
@@ -124,7 +125,7 @@ def _natural_key(ids: pd.Series) -> pd.Series:
 
 
 def load_sample(path: Path | None = None) -> pd.DataFrame:
-    """The committed sample (``data/annotations/sample.csv``)."""
+    """The committed sample (``annotations/sample.csv``)."""
     path = path or annotations_dir() / "sample.csv"
     if not path.is_file():
         raise FileNotFoundError(
@@ -159,7 +160,7 @@ def load_items(folder: Path | None = None) -> pd.DataFrame:
 
 def label_path(kind: str, dataset: str) -> Path:
     """The label file of one pass (``reference`` or ``rerate``) for one set (a registry name)."""
-    return annotations_dir() / kind / f"{dataset}.csv"
+    return annotations_dir(write=True) / kind / f"{dataset}.csv"
 
 
 def labelled_ids(path: Path) -> set[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -182,13 +183,21 @@ def book(
 
 @annotate_app.command("sample")
 def annotate_sample() -> None:
-    """(Re)draw the stratified sample into data/annotations/sample.csv (fixed seed: same ids)."""
+    """(Re)draw the stratified sample into annotations/sample.csv (fixed seed: same ids)."""
     from expected_harm.annotations import annotations_dir, draw_sample
 
+    path = _writable(lambda: annotations_dir(write=True)) / "sample.csv"
     sample = draw_sample()
-    path = annotations_dir() / "sample.csv"
     sample.to_csv(path, index=False)
     typer.echo(f"wrote {len(sample)} items ({int(sample['rerate'].sum())} to re-rate) to {path}")
+
+
+def _writable(where: Callable[[], Path]) -> Path:
+    """A folder of the package data to write into; a clear error for an installed copy."""
+    try:
+        return where()
+    except PermissionError as error:
+        _fail(str(error))
 
 
 def _items_to_label(spec: str, rerate: bool) -> tuple[pd.DataFrame, str]:
@@ -242,7 +251,7 @@ def annotate_rate(
     from expected_harm.datasets import load
 
     chosen, dataset = _items_to_label(dataset, rerate)
-    path = label_path("rerate" if rerate else "reference", dataset)
+    path = _writable(lambda: label_path("rerate" if rerate else "reference", dataset))
     done = labelled_ids(path)
     prompts = load(dataset).set_index("item_id")["prompt"]
     todo = [i for i in chosen["item_id"] if i not in done]
@@ -259,7 +268,7 @@ def annotate_summary() -> None:
     """Write the annotation page's tables (labels per level, self-agreement) to SUMMARY.md."""
     from expected_harm.annotations import annotations_dir, summary_markdown
 
-    path = annotations_dir() / "SUMMARY.md"
+    path = _writable(lambda: annotations_dir(write=True)) / "SUMMARY.md"
     path.write_text(summary_markdown(), encoding="utf-8")
     typer.echo(f"wrote {path}")
 
@@ -304,7 +313,7 @@ def embedded_train(
 
     try:
         main(folder, converter=converter, skip_train=eval_only)
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, PermissionError, ValueError) as error:
         _fail(str(error))
 
 

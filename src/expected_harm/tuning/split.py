@@ -7,7 +7,7 @@ held-out evaluation split drawn here. Exclusion is by item id *and* by normalise
 (:func:`~expected_harm.datasets.normalise_prompt`), since the same request can appear in several
 sets.
 
-The split is written to ``data/models/smollm2-135m-safety/split.csv`` (ids only, never prompt text)
+The split is written to ``models/smollm2-135m-safety/split.csv`` of the package data (ids only)
 and tests check it is disjoint from everything the book uses.
 
 References:
