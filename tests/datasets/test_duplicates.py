@@ -8,12 +8,12 @@ import pandas as pd
 
 from expected_harm.datasets import (
     drop_duplicate_prompts,
-    normalise_prompt,
     duplicate_pairs,
     duplicate_report,
     find_duplicates,
     load,
     load_all,
+    normalise_prompt,
 )
 from expected_harm.datasets._duplicates import prompt_keys
 

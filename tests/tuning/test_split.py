@@ -60,7 +60,8 @@ def test_training_never_sees_book_or_held_out_items(manifest: pd.DataFrame) -> N
     for used in (book, held_out):
         same_id = train.merge(used, on=["spec", "item_id"])
         assert same_id.empty, same_id[["spec", "item_id"]]
-        overlap = set(train["prompt"].map(normalise_prompt)) & set(used["prompt"].map(normalise_prompt))
+        texts = [set(frame["prompt"].map(normalise_prompt)) for frame in (train, used)]
+        overlap = texts[0] & texts[1]
         assert not overlap, f"{len(overlap)} training prompts repeat a book or held-out prompt"
 
 
