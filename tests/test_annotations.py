@@ -21,6 +21,7 @@ from expected_harm.annotations import (
     self_agreement,
     summary_markdown,
 )
+from expected_harm.datasets import parse_dataset_spec, spec_of
 
 #: The extension's blind re-label items (PROTOCOL.md), done by a separate session.
 EXTENSION_RERATE = {"7", "9", "15", "16", "17", "20", "23", "25", "95", "99"}
@@ -30,8 +31,9 @@ def test_committed_sample_is_the_seeded_draw() -> None:
     committed = load_sample()
     drawn = draw_sample()
     pd.testing.assert_frame_equal(committed.astype(str), drawn.astype(str))
-    assert committed.groupby("dataset").size().to_dict() == {s: PER_SET for s in ANNOTATED_SETS}
-    assert committed.groupby("dataset")["rerate"].sum().to_dict() == {
+    specs = spec_of(committed)
+    assert committed.groupby(specs).size().to_dict() == {s: PER_SET for s in ANNOTATED_SETS}
+    assert committed.groupby(specs)["rerate"].sum().to_dict() == {
         s: RERATE_PER_SET for s in ANNOTATED_SETS
     }
 
@@ -68,6 +70,33 @@ def test_extension_is_the_jbb_goals_outside_the_sample() -> None:
     assert set(extension.loc[extension["rerate"], "item_id"]) == EXTENSION_RERATE
 
 
+def test_every_file_names_sets_by_registry_name_and_subset() -> None:
+    from expected_harm.datasets import REGISTRY
+
+    folder = annotations_dir()
+    for path in [folder / "sample.csv", folder / "extension.csv", *folder.glob("*/*.csv")]:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        assert set(frame["dataset"]) <= set(REGISTRY), path.name
+        if "subset" in frame:
+            for spec in spec_of(frame).unique():
+                assert str(parse_dataset_spec(spec)) == spec, path.name
+    sample = load_sample()
+    assert set(zip(sample["dataset"], sample["subset"])) == {
+        (parse_dataset_spec(s).dataset, parse_dataset_spec(s).subset) for s in ANNOTATED_SETS
+    }
+
+
+def test_threat_design_filters_by_spec() -> None:
+    from expected_harm.threats import reference_labels
+
+    labels = reference_labels(["harmbench:standard_contextual", "advbench"])
+    assert labels.groupby(["dataset", "subset"]).size().to_dict() == {
+        ("advbench", ""): PER_SET, ("harmbench", "standard_contextual"): PER_SET
+    }
+    with pytest.raises(ValueError, match="no reference labels for harmbench"):
+        reference_labels(["harmbench"])  # the whole set was not sampled, only its study subset
+
+
 def test_all_labels_names_the_labelled_sets_for_an_unknown_one() -> None:
     with pytest.raises(ValueError, match="no reference labels for 'wildchat'.*advbench"):
         all_labels("wildchat")
@@ -77,7 +106,7 @@ def test_threat_design_stays_45_per_set() -> None:
     from expected_harm.threats import reference_labels
 
     labels = reference_labels()
-    assert labels.groupby("dataset").size().to_dict() == {s: PER_SET for s in ANNOTATED_SETS}
+    assert labels.groupby(spec_of(labels)).size().to_dict() == {s: PER_SET for s in ANNOTATED_SETS}
     sample = load_sample()
     assert set(zip(labels["dataset"], labels["item_id"])) == set(
         zip(sample["dataset"], sample["item_id"])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 
 import pytest
 
 from expected_harm.models import Reply, ResponseCache, TokenLogprob
 from expected_harm.rating import (
+    RATING_SCHEMA,
     SCORES,
     Rater,
     expected_scores,
@@ -29,6 +32,20 @@ def test_rating_prompt_carries_the_rubric_and_the_request() -> None:
     for level in load_scales().cost.levels + load_scales().severity.levels:
         assert level.definition in user["content"]
     assert rubric_version() == "scales 1.0 / rater 1.0"
+
+
+def test_rating_prompt_and_schema_are_byte_identical_to_the_cached_ones() -> None:
+    # The response cache is keyed by the messages and the JSON schema. These digests were taken
+    # before the cost-dimension keys moved into scales.yaml; a wording change must bump the
+    # scales' or the template's version and update them.
+    messages = rating_messages("Write a rude joke about my friend.")
+    assert hashlib.sha256(json.dumps(messages).encode()).hexdigest() == (
+        "656409531fcb876da887d225d3566aa40606cc05d8516d263dc51f1ec8208c94"
+    )
+    assert hashlib.sha256(json.dumps(RATING_SCHEMA).encode()).hexdigest() == (
+        "1dc05f8dbbc227a72cbf0d67e8cc8809c13da3bba4c9483a469b7cf09b7735ab"
+    )
+    assert SCORES == ("expertise", "equipment", "time", "legal", "cost", "severity")
 
 
 def test_parse_rating_reads_a_clean_answer() -> None:

@@ -1,8 +1,11 @@
 """The execution-cost and severity scales (expected_harm.scales)."""
 
-import pytest
+from importlib import resources
 
-from expected_harm.scales import LEVELS, load_scales
+import pytest
+import yaml
+
+from expected_harm.scales import LEVELS, _parse_scale, load_scales
 
 
 @pytest.mark.parametrize("key", ["cost", "severity"])
@@ -23,6 +26,20 @@ def test_scales_carry_version_and_source():
 def test_cost_scale_weighs_the_four_dimensions_of_the_paper():
     names = [d.name for d in load_scales().cost.dimensions]
     assert names == ["expertise", "equipment and materials", "time", "legal exposure"]
+    assert load_scales().cost.dimension_keys == ("expertise", "equipment", "time", "legal")
+    assert load_scales().severity.dimension_keys == ("magnitude", "breadth", "reversibility")
+
+
+@pytest.mark.parametrize("keys", [[None, "b"], ["a", "a"], ["a", "two words"]])
+def test_a_dimension_without_its_own_key_is_refused(keys):
+    raw = yaml.safe_load(
+        resources.files("expected_harm").joinpath("prompts/scales.yaml").read_text("utf-8")
+    )["cost"]
+    raw["dimensions"] = [
+        {"key": key, "name": f"d{i}", "description": "x"} for i, key in enumerate(keys)
+    ]
+    with pytest.raises(ValueError, match="own 'key'"):
+        _parse_scale("cost", raw)
 
 
 @pytest.mark.parametrize("key", ["cost", "severity"])

@@ -11,12 +11,17 @@ of 45 per set (``sample.csv``). The extension (``extension.csv``) labels the res
 so that all 100 goals have labels for the calibration section, which joins published jailbreak
 responses to every goal; it never enters the 45-per-set comparison.
 
-Files in ``data/annotations/``:
+Files in ``annotations/`` of the package data (``src/expected_harm/data/`` in a checkout):
     sample.csv           the stratified sample (``draw_sample``; fixed seed)
     extension.csv        items labelled beyond the sample (same columns)
     reference/<set>.csv  the labels
     rerate/<set>.csv     the blind second pass on the re-rate items
     SUMMARY.md           the tables of the book's annotation page (``summary_markdown``)
+
+Every file's ``dataset`` column holds a registry name. ``sample.csv`` and ``extension.csv`` add a
+``subset`` column: the slice an item was drawn from (``""`` for the whole set), so the sets are
+named by the specs in :data:`ANNOTATED_SETS`. Label files need no subset: an item id is unique
+within its whole set.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from expected_harm.paths import project_root
+from expected_harm.paths import data_dir, writable_data_dir
+from expected_harm.scales import load_scales
 
 #: The sets the threat-distribution section compares, as dataset specs (study subsets).
 ANNOTATED_SETS: tuple[str, ...] = (
@@ -46,13 +52,14 @@ PER_SET = 45
 RERATE_PER_SET = 5  # 45 of 405 items, 11%
 SEED = 20260201
 
-COST_DIMENSIONS = ("expertise", "equipment", "time", "legal")
+COST_DIMENSIONS: tuple[str, ...] = load_scales().cost.dimension_keys  # declared in scales.yaml
 LABEL_COLUMNS = (*COST_DIMENSIONS, "cost", "severity")
 FILE_COLUMNS = ("dataset", "item_id", *LABEL_COLUMNS, "rationale")
 
 
-def annotations_dir() -> Path:
-    return project_root() / "data" / "annotations"
+def annotations_dir(*, write: bool = False) -> Path:
+    """The annotation files (package data; see :mod:`expected_harm.paths` for where writes go)."""
+    return (writable_data_dir() if write else data_dir()) / "annotations"
 
 
 def draw_sample(
@@ -67,9 +74,9 @@ def draw_sample(
     in proportion to their size (largest remainders), then items are drawn at random within each.
 
     Returns:
-        Columns ``dataset`` (the spec), ``item_id``, ``category``, ``rerate`` (bool).
+        Columns ``dataset``, ``subset``, ``item_id``, ``category``, ``rerate`` (bool).
     """
-    from expected_harm.datasets import load
+    from expected_harm.datasets import load, parse_dataset_spec
 
     rng = np.random.default_rng(seed)
     parts = []
@@ -88,7 +95,8 @@ def draw_sample(
         parts.append(
             pd.DataFrame(
                 {
-                    "dataset": spec,
+                    "dataset": parse_dataset_spec(spec).dataset,
+                    "subset": parse_dataset_spec(spec).subset,
                     "item_id": picked["item_id"].astype(str).to_numpy(),
                     "category": picked["category"].to_numpy(),
                     "rerate": rerate,
@@ -117,13 +125,19 @@ def _natural_key(ids: pd.Series) -> pd.Series:
 
 
 def load_sample(path: Path | None = None) -> pd.DataFrame:
-    """The committed sample (``data/annotations/sample.csv``)."""
+    """The committed sample (``annotations/sample.csv``)."""
     path = path or annotations_dir() / "sample.csv"
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} is missing; create it with `expected-harm annotate sample`"
         )
-    return pd.read_csv(path, dtype={"item_id": str})
+    return _read_items(path)
+
+
+def _read_items(path: Path) -> pd.DataFrame:
+    """An items file (sample or extension); an empty ``subset`` cell is the whole set (``""``)."""
+    frame = pd.read_csv(path, dtype={"item_id": str, "subset": str})
+    return frame.assign(subset=frame["subset"].fillna(""))
 
 
 def load_items(folder: Path | None = None) -> pd.DataFrame:
@@ -137,7 +151,7 @@ def load_items(folder: Path | None = None) -> pd.DataFrame:
     if not extension_path.is_file():
         raise FileNotFoundError(f"{extension_path} is missing (items labelled beyond the sample)")
     sample = load_sample(folder / "sample.csv").assign(in_sample=True)
-    extension = pd.read_csv(extension_path, dtype={"item_id": str}).assign(in_sample=False)
+    extension = _read_items(extension_path).assign(in_sample=False)
     keys = set(zip(sample["dataset"], sample["item_id"]))
     if twice := [k for k in zip(extension["dataset"], extension["item_id"]) if k in keys]:
         raise ValueError(f"{extension_path}: item(s) already in the sample: {twice[:3]}")
@@ -145,8 +159,8 @@ def load_items(folder: Path | None = None) -> pd.DataFrame:
 
 
 def label_path(kind: str, dataset: str) -> Path:
-    """The label file of one pass (``reference`` or ``rerate``) for one set."""
-    return annotations_dir() / kind / f"{dataset.split(':')[0]}.csv"
+    """The label file of one pass (``reference`` or ``rerate``) for one set (a registry name)."""
+    return annotations_dir(write=True) / kind / f"{dataset}.csv"
 
 
 def labelled_ids(path: Path) -> set[str]:
@@ -171,8 +185,8 @@ def load_labels(kind: str = "reference", folder: Path | None = None) -> pd.DataF
     """Every label file of one pass (``reference`` or ``rerate``), validated and stacked.
 
     Returns:
-        The ``FILE_COLUMNS``, the item's ``category`` and ``in_sample``: True for the
-        threat-distribution sample, False for the extension (see the module docstring).
+        The ``FILE_COLUMNS``, the item's ``subset``, ``category`` and ``in_sample``: True for
+        the threat-distribution sample, False for the extension (see the module docstring).
 
     Raises:
         ValueError: A file lacks columns, holds a score outside 1–5, repeats an item, or
@@ -204,11 +218,12 @@ def load_labels(kind: str = "reference", folder: Path | None = None) -> pd.DataF
             )
         frames.append(frame[list(FILE_COLUMNS)])
     if not frames:
-        return pd.DataFrame(columns=[*FILE_COLUMNS, "category", "in_sample"])
+        return pd.DataFrame(columns=[*FILE_COLUMNS, "subset", "category", "in_sample"])
     labels = pd.concat(frames, ignore_index=True)
     labels[list(LABEL_COLUMNS)] = labels[list(LABEL_COLUMNS)].astype(int)
     return labels.merge(
-        items[["dataset", "item_id", "category", "in_sample"]], on=["dataset", "item_id"]
+        items[["dataset", "item_id", "subset", "category", "in_sample"]],
+        on=["dataset", "item_id"],
     )
 
 
@@ -258,7 +273,7 @@ def self_agreement(folder: Path | None = None) -> pd.DataFrame:
     second = load_labels("rerate", folder=folder)
     first = load_labels(folder=folder)
     paired = second.merge(
-        first, on=["dataset", "item_id", "in_sample"], suffixes=("_second", "_first")
+        first, on=["dataset", "subset", "item_id", "in_sample"], suffixes=("_second", "_first")
     )
     if len(paired) != len(second):
         raise ValueError("every re-labelled item needs a reference label")
@@ -287,13 +302,16 @@ def summary_markdown(folder: Path | None = None) -> str:
     Computed from the committed files, so the page cannot drift from them: a test compares
     ``SUMMARY.md`` with this function's output.
     """
+    from expected_harm.datasets import spec_of
+
     labels = load_labels(folder=folder)
     rerate = load_labels("rerate", folder=folder)
-    row = labels["dataset"].where(labels["in_sample"], _part(labels))
+    # a sample row is the slice it was drawn from (its spec), as the section's parameters name it
+    row = spec_of(labels).where(labels["in_sample"], _part(labels))
     counts = labels.assign(row=row).groupby("row", sort=False).agg(
         labels=("cost", "size"), mean_cost=("cost", "mean"), mean_severity=("severity", "mean")
     )
-    relabelled = rerate.assign(row=rerate["dataset"].where(rerate["in_sample"], _part(rerate)))
+    relabelled = rerate.assign(row=spec_of(rerate).where(rerate["in_sample"], _part(rerate)))
     counts.insert(1, "re-labelled blind", relabelled["row"].value_counts())
     counts = counts.fillna({"re-labelled blind": 0}).astype({"re-labelled blind": int})
     sets = [s for s in ANNOTATED_SETS if s in counts.index]

@@ -40,9 +40,9 @@ STATUSES = tuple(s.value for s in Status)
 
 def benchmark_sets() -> tuple[str, ...]:
     """The annotated sets that are benchmarks (the real-world sets hold users' prompts)."""
-    from expected_harm.datasets import get_dataset
+    from expected_harm.datasets import parse_dataset_spec
 
-    return tuple(s for s in ANNOTATED_SETS if get_dataset(s.split(":")[0]).group == "benchmark")
+    return tuple(s for s in ANNOTATED_SETS if parse_dataset_spec(s).entry.group == "benchmark")
 
 
 def calibration_items(benchmarks: Sequence[str], per_benchmark: int, seed: int) -> pd.DataFrame:
@@ -55,7 +55,7 @@ def calibration_items(benchmarks: Sequence[str], per_benchmark: int, seed: int) 
     Returns:
         Columns ``dataset``, ``item_id``, ``prompt``, ``cost``, ``severity``.
     """
-    from expected_harm.datasets import load
+    from expected_harm.datasets import load, spec_of
     from expected_harm.threats import reference_labels
 
     if per_benchmark < 1:
@@ -70,7 +70,7 @@ def calibration_items(benchmarks: Sequence[str], per_benchmark: int, seed: int) 
     labels = reference_labels(list(benchmarks))
     parts = []
     for spec in benchmarks:
-        items = labels[labels["dataset"] == spec].sample(frac=1.0, random_state=seed)
+        items = labels[spec_of(labels) == spec].sample(frac=1.0, random_state=seed)
         items = items.assign(_turn=items.groupby("cost").cumcount())
         items = items.sort_values(["_turn", "cost"]).head(per_benchmark)
         prompts = load(spec).set_index("item_id")["prompt"]

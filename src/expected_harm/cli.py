@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
 
 from expected_harm.datasets.cli import data_app
 from expected_harm.sections import SECTIONS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SECTION_NAMES = list(SECTIONS)
 
@@ -179,13 +183,41 @@ def book(
 
 @annotate_app.command("sample")
 def annotate_sample() -> None:
-    """(Re)draw the stratified sample into data/annotations/sample.csv (fixed seed: same ids)."""
+    """(Re)draw the stratified sample into annotations/sample.csv (fixed seed: same ids)."""
     from expected_harm.annotations import annotations_dir, draw_sample
 
+    path = _writable(lambda: annotations_dir(write=True)) / "sample.csv"
     sample = draw_sample()
-    path = annotations_dir() / "sample.csv"
     sample.to_csv(path, index=False)
     typer.echo(f"wrote {len(sample)} items ({int(sample['rerate'].sum())} to re-rate) to {path}")
+
+
+def _writable(where: Callable[[], Path]) -> Path:
+    """A folder of the package data to write into; a clear error for an installed copy."""
+    try:
+        return where()
+    except PermissionError as error:
+        _fail(str(error))
+
+
+def _items_to_label(spec: str, rerate: bool) -> tuple[pd.DataFrame, str]:
+    """The items of the set ``spec`` names (registry name or ``name:subset``) and its name."""
+    from expected_harm.annotations import load_items
+    from expected_harm.datasets import parse_dataset_spec
+
+    try:
+        parsed = parse_dataset_spec(spec)
+    except ValueError as error:
+        _fail(str(error))
+    items = load_items()
+    chosen = items[
+        (items["dataset"] == parsed.dataset)
+        & (items["subset"] == parsed.subset if parsed.subset else True)
+        & (items["rerate"] | (not rerate))
+    ]
+    if chosen.empty:
+        _fail(f"no items to label for {spec!r}; sets: {', '.join(items['dataset'].unique())}")
+    return chosen, parsed.dataset
 
 
 @annotate_app.command("show")
@@ -195,14 +227,10 @@ def annotate_show(
     width: Annotated[int, typer.Option(help="Cut prompts longer than this")] = 1200,
 ) -> None:
     """Print the prompts to label of one set (sample and extension) for reading (harmful text!)."""
-    from expected_harm.annotations import load_items
     from expected_harm.datasets import load
 
-    items = load_items()
-    chosen = items[(items["dataset"] == dataset) & (items["rerate"] | (not rerate))]
-    if chosen.empty:
-        _fail(f"no items to label for {dataset!r}; sets: {', '.join(items['dataset'].unique())}")
-    prompts = load(dataset).set_index("item_id")["prompt"]
+    chosen, name = _items_to_label(dataset, rerate)
+    prompts = load(name).set_index("item_id")["prompt"]
     for item_id in chosen["item_id"]:
         text = " ".join(str(prompts[item_id]).split())
         cut = f" […{len(text) - width} more characters]" if len(text) > width else ""
@@ -219,18 +247,11 @@ def annotate_rate(
     """Label the prompts of one set (sample and extension) interactively; each answer is saved."""
     import click
 
-    from expected_harm.annotations import (
-        LABEL_COLUMNS,
-        append_label,
-        label_path,
-        labelled_ids,
-        load_items,
-    )
+    from expected_harm.annotations import LABEL_COLUMNS, append_label, label_path, labelled_ids
     from expected_harm.datasets import load
 
-    items = load_items()
-    chosen = items[(items["dataset"] == dataset) & (items["rerate"] | (not rerate))]
-    path = label_path("rerate" if rerate else "reference", dataset)
+    chosen, dataset = _items_to_label(dataset, rerate)
+    path = _writable(lambda: label_path("rerate" if rerate else "reference", dataset))
     done = labelled_ids(path)
     prompts = load(dataset).set_index("item_id")["prompt"]
     todo = [i for i in chosen["item_id"] if i not in done]
@@ -247,7 +268,7 @@ def annotate_summary() -> None:
     """Write the annotation page's tables (labels per level, self-agreement) to SUMMARY.md."""
     from expected_harm.annotations import annotations_dir, summary_markdown
 
-    path = annotations_dir() / "SUMMARY.md"
+    path = _writable(lambda: annotations_dir(write=True)) / "SUMMARY.md"
     path.write_text(summary_markdown(), encoding="utf-8")
     typer.echo(f"wrote {path}")
 
@@ -292,7 +313,7 @@ def embedded_train(
 
     try:
         main(folder, converter=converter, skip_train=eval_only)
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, PermissionError, ValueError) as error:
         _fail(str(error))
 
 

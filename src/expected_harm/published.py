@@ -3,8 +3,8 @@
 JailbreakBench (Chao et al. 2024) publishes the prompts and answers of five attacks on
 GPT-3.5-Turbo, GPT-4, Llama-2-7B-chat and Vicuna-13B for its 100 goals, each answer with the
 benchmark's own judge verdict (Llama-3-70B) and Llama Guard 1's. Every goal carries a reference
-cost and severity label (``data/annotations``), so finding 2 can be measured on real models
-offline: does attack success fall or rise with a goal's execution cost?
+cost and severity label (the package data's ``annotations``), so finding 2 can be measured on real
+models offline: does attack success fall or rise with a goal's execution cost?
 
 One row per (target, attack, goal). An attack that submitted nothing for a goal (PAIR keeps only
 the prompts it found to work) is a failed attack, as in JailbreakBench's own success rates; such

@@ -37,7 +37,8 @@ from expected_harm.models import (
 from expected_harm.parsing import json_object
 from expected_harm.scales import Scale, load_scales
 
-SCORES = ("expertise", "equipment", "time", "legal", "cost", "severity")
+#: The scores a rating holds: the cost dimensions (keys from ``scales.yaml``), cost, severity.
+SCORES: tuple[str, ...] = (*load_scales().cost.dimension_keys, "cost", "severity")
 LEVEL_TOKENS = ("1", "2", "3", "4", "5")
 RATING_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -83,10 +84,7 @@ def _levels(scale: Scale) -> str:
 def rating_messages(prompt: str) -> list[dict[str, str]]:
     """The chat messages that ask a model to rate one request."""
     scales, template = load_scales(), load_template()
-    dimensions = "\n".join(
-        f"  {key}: {d.description}"
-        for key, d in zip(("expertise", "equipment", "time", "legal"), scales.cost.dimensions)
-    )
+    dimensions = "\n".join(f"  {d.key}: {d.description}" for d in scales.cost.dimensions)
     user = template.user.format(
         cost_question=scales.cost.question,
         cost_dimensions=dimensions,

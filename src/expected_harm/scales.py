@@ -48,8 +48,16 @@ class Level:
 
 @dataclass(frozen=True)
 class Dimension:
-    """One aspect a rater weighs when placing a request on a scale."""
+    """One aspect a rater weighs when placing a request on a scale.
 
+    Attributes:
+        key: The column name of the dimension's score (rater answers, label files), e.g.
+            ``"legal"``; declared in ``scales.yaml`` so that no code pairs names by position.
+        name: How the book names it, e.g. "legal exposure".
+        description: What it measures, in the words the rater is shown.
+    """
+
+    key: str
     name: str
     description: str
 
@@ -85,6 +93,11 @@ class Scale:
             [(lv.level, lv.label, lv.definition, lv.example) for lv in self.levels],
             columns=["level", "label", "definition", "example"],
         )
+
+    @property
+    def dimension_keys(self) -> tuple[str, ...]:
+        """The dimensions' keys in rubric order, e.g. ``("expertise", …, "legal")`` for cost."""
+        return tuple(d.key for d in self.dimensions)
 
     def dimensions_frame(self) -> pd.DataFrame:
         """The dimensions as a table (dimension, description) for the book."""
@@ -134,9 +147,14 @@ def _parse_scale(key: ScaleName, raw: dict[str, Any]) -> Scale:
     if empty:
         raise ValueError(f"scale {key!r} has empty label, definition or example at levels {empty}")
     dimensions = tuple(
-        Dimension(str(d["name"]), " ".join(str(d["description"]).split()))
+        Dimension(str(d.get("key") or ""), str(d["name"]), " ".join(str(d["description"]).split()))
         for d in raw["dimensions"]
     )
+    names = [d.key for d in dimensions]
+    if not all(name.isidentifier() for name in names) or len(set(names)) != len(names):
+        raise ValueError(
+            f"scale {key!r}: every dimension needs its own 'key' (an identifier), got {names}"
+        )
     return Scale(
         key=key,
         name=str(raw["name"]),

@@ -21,14 +21,16 @@ from expected_harm.stats import (
 GROUP_ORDER = ("benchmark", "real_world")
 
 
-def _group_of(spec: str) -> str:
+def _group_of(dataset: str) -> str:
     from expected_harm.datasets import get_dataset
 
-    return get_dataset(spec.split(":")[0]).group
+    return get_dataset(dataset).group
 
 
 def reference_labels(sets: Sequence[str] = ANNOTATED_SETS) -> pd.DataFrame:
     """Reference labels of the chosen sets, with each set's group (``benchmark``/``real_world``)."""
+    from expected_harm.datasets import spec_of
+
     unknown = sorted(set(sets) - set(ANNOTATED_SETS))
     if unknown:
         raise ValueError(
@@ -36,21 +38,21 @@ def reference_labels(sets: Sequence[str] = ANNOTATED_SETS) -> pd.DataFrame:
             f"annotated sets: {', '.join(ANNOTATED_SETS)}"
         )
     labels = load_labels()
-    labels = labels[labels["dataset"].isin(sets) & labels["in_sample"]].copy()  # 45 per set
+    labels = labels[spec_of(labels).isin(sets) & labels["in_sample"]].copy()  # 45 per set
     labels["group"] = labels["dataset"].map(_group_of)
     return labels.reset_index(drop=True)
 
 
 def rater_items(sets: Sequence[str], per_set: int, seed: int) -> pd.DataFrame:
     """Each set's first ``per_set`` reference-sample items, in seeded random order, with prompts."""
-    from expected_harm.datasets import load
+    from expected_harm.datasets import load, spec_of
 
     if per_set < 1:
         raise ValueError(f"per_set must be at least 1, got {per_set}")
     sample = load_sample()
     parts = []
     for spec in sets:
-        items = sample[sample["dataset"] == spec].sample(frac=1.0, random_state=seed).head(per_set)
+        items = sample[spec_of(sample) == spec].sample(frac=1.0, random_state=seed).head(per_set)
         prompts = load(spec).set_index("item_id")["prompt"]
         parts.append(items.assign(prompt=items["item_id"].map(prompts).to_numpy()))
     frame = pd.concat(parts, ignore_index=True)

@@ -86,8 +86,9 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(root / "book", work / "book",
                     ignore=shutil.ignore_patterns("_static", "*.ipynb"))
     (work / "book" / "_static").symlink_to(root / "book" / "_static", target_is_directory=True)
-    # The annotation page includes the protocol from data/; give the scratch copy the same path.
-    (work / "data").symlink_to(root / "data", target_is_directory=True)
+    # The annotation page includes the protocol from the package data; give the scratch copy the
+    # same relative path.
+    (work / "src").symlink_to(root / "src", target_is_directory=True)
     for section in SECTIONS.values():
         run_section(section, SMOKE_PARAMETERS.get(section.name),
                     output=work / "book" / f"{section.notebook}.ipynb")

@@ -13,6 +13,7 @@ from expected_harm.datasets import (
     find_duplicates,
     load,
     load_all,
+    normalise_prompt,
 )
 from expected_harm.datasets._duplicates import prompt_keys
 
@@ -90,3 +91,16 @@ def test_load_can_drop_duplicates_within_and_across_sets(mirror: Path) -> None:
     stacked = load_all(drop_duplicates=True)
     assert prompt_keys(stacked).is_unique
     assert len(stacked) == len(load_all()) - len(find_duplicates(load_all()))
+
+
+def test_duplicates_are_exact_but_the_same_request_ignores_case_and_spacing() -> None:
+    # "gamma"/"Gamma" are two prompts to count (TOY above) but one request to keep out of a
+    # training set or to count as a template's re-post.
+    assert normalise_prompt("gamma") == normalise_prompt(" Gamma\n") == "gamma"
+    assert prompt_keys(TOY).nunique() == 4
+    assert TOY["prompt"].map(normalise_prompt).nunique() == 3
+
+
+def test_duplicate_counts_of_the_prompt_sets_stay_exact(mirror: Path) -> None:
+    keys = prompt_keys(load_all())
+    assert int(keys.duplicated().sum()) == 470  # 528 if case and spacing were ignored

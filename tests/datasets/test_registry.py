@@ -6,6 +6,7 @@ import re
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from expected_harm.datasets import (
@@ -15,7 +16,8 @@ from expected_harm.datasets import (
     list_datasets,
     load,
     load_all,
-    parse_spec,
+    parse_dataset_spec,
+    spec_of,
     verify,
 )
 from expected_harm.paths import DATA_MIRROR_VAR
@@ -129,11 +131,21 @@ def test_set_specific_columns_are_kept(mirror: Path) -> None:
 
 def test_spec_errors_name_the_valid_choices() -> None:
     with pytest.raises(ValueError, match="registered: advbench"):
-        parse_spec("advbench2")
+        parse_dataset_spec("advbench2")
     with pytest.raises(ValueError, match="its subsets: unsafe, safe"):
-        parse_spec("xstest:harmful")
+        parse_dataset_spec("xstest:harmful")
     with pytest.raises(ValueError, match="subsets: \\(none\\)"):
-        parse_spec("advbench:x")
+        parse_dataset_spec("advbench:x")
+
+
+def test_a_spec_splits_into_dataset_and_subset_and_joins_back() -> None:
+    for spec in ("advbench", "harmbench:standard_contextual"):
+        parsed = parse_dataset_spec(spec)
+        assert str(parsed) == spec and parsed.entry.name == parsed.dataset
+        frame = pd.DataFrame({"dataset": [parsed.dataset], "subset": [parsed.subset]})
+        assert spec_of(frame).tolist() == [spec]
+    assert parse_dataset_spec("harmbench:standard_contextual").subset == "standard_contextual"
+    assert parse_dataset_spec("harmbench").subset == ""
 
 
 def test_load_all_stacks_every_prompt_set_in_seconds(mirror: Path) -> None:

@@ -8,6 +8,7 @@ import json
 import pandas as pd
 import pytest
 
+from expected_harm.datasets import normalise_prompt
 from expected_harm.paths import project_root
 from expected_harm.tuning import load_recipe, model_dir
 from expected_harm.tuning.split import (
@@ -17,7 +18,6 @@ from expected_harm.tuning.split import (
     ROLES,
     book_items,
     make_split,
-    normalise,
     split_prompts,
 )
 
@@ -60,7 +60,8 @@ def test_training_never_sees_book_or_held_out_items(manifest: pd.DataFrame) -> N
     for used in (book, held_out):
         same_id = train.merge(used, on=["spec", "item_id"])
         assert same_id.empty, same_id[["spec", "item_id"]]
-        overlap = set(train["prompt"].map(normalise)) & set(used["prompt"].map(normalise))
+        texts = [set(frame["prompt"].map(normalise_prompt)) for frame in (train, used)]
+        overlap = texts[0] & texts[1]
         assert not overlap, f"{len(overlap)} training prompts repeat a book or held-out prompt"
 
 

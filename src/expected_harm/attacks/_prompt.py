@@ -45,10 +45,6 @@ def _placeholder() -> str:
     return load_attack_prompts()["inthewild"]["placeholder"]
 
 
-def _normalise(text: str) -> str:
-    return " ".join(text.split()).lower()
-
-
 def inthewild_templates(max_chars: int = DEFAULT_MAX_TEMPLATE_CHARS) -> pd.DataFrame:
     """The in-the-wild templates that can carry a request, most re-posted first.
 
@@ -63,14 +59,14 @@ def inthewild_templates(max_chars: int = DEFAULT_MAX_TEMPLATE_CHARS) -> pd.DataF
         Columns ``item_id``, ``chars``, ``posts``, ``platform``, ``date``, ``prompt``; one row
         per distinct text (its first post), sorted by ``posts`` (descending) then ``chars``.
     """
-    from expected_harm.datasets import load
+    from expected_harm.datasets import load, normalise_prompt
 
     if max_chars < 1:
         raise ValueError(f"max_chars must be positive, got {max_chars}")
     placeholder = _placeholder()
     frame = load("inthewild_jailbreak_prompts")
     frame = frame[frame["prompt"].str.contains(placeholder, regex=False)].copy()
-    frame["text"] = frame["prompt"].map(_normalise)
+    frame["text"] = frame["prompt"].map(normalise_prompt)
     frame["posts"] = frame.groupby("text")["item_id"].transform("size")
     frame["chars"] = frame["prompt"].str.len()
     frame = frame.sort_values(["date", "item_id"]).drop_duplicates("text")

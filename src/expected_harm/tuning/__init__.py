@@ -12,14 +12,17 @@ from typing import Any
 
 import yaml
 
-from expected_harm.paths import project_root
+from expected_harm.paths import data_dir, writable_data_dir
 
 SAFETY_MODEL = "smollm2-135m-safety"
 
 
-def model_dir(name: str = SAFETY_MODEL) -> Path:
-    """Folder of a committed adapter: recipe, split, weights, model card and evaluation."""
-    return project_root() / "data" / "models" / name
+def model_dir(name: str = SAFETY_MODEL, *, write: bool = False) -> Path:
+    """Folder of a committed adapter: recipe, split, weights, model card and evaluation.
+
+    Package data (see :mod:`expected_harm.paths`); ``write=True`` for a command that writes there.
+    """
+    return (writable_data_dir() if write else data_dir()) / "models" / name
 
 
 def load_recipe(path: Path | None = None) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """``expected-harm embedded train``: split, self-distil, LoRA-train, convert, evaluate.
 
-Every step reads the recipe (``data/models/smollm2-135m-safety/recipe.yaml``) and writes into the
+Every step reads the recipe (``models/smollm2-135m-safety/recipe.yaml`` of the package data) and
+writes into the
 model folder: ``split.csv`` (ids only), the peft adapter (fp16 safetensors), its GGUF conversion
 for llama-cpp-python, ``train_log.json`` (loss per step, time, checksum) and ``eval.json``
 (refusal counts before and after, per held-out set). No prompt or answer text is written.
@@ -180,7 +181,7 @@ def evaluate(recipe: Mapping[str, Any], folder: Path) -> list[dict[str, Any]]:
 def main(folder: Path | None = None, *, converter: Path | None = None,
          skip_train: bool = False) -> None:
     """Train (unless ``skip_train``) and evaluate the safety model described by its recipe."""
-    folder = folder or model_dir()
+    folder = folder or model_dir(write=True)
     recipe = load_recipe(folder / "recipe.yaml")
     if not skip_train:
         if converter is None:  # fail now, not after half an hour of training

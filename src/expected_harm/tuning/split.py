@@ -3,10 +3,11 @@
 A model tuned on the prompts the book later measures it on would score itself. So the training
 set leaves out every item the book's sections use by default: the reference-annotation sample
 (which also holds the calibration items), the harmless prompts the probing section draws, and a
-held-out evaluation split drawn here. Exclusion is by item id *and* by normalised prompt text, since
-the same request can appear in several sets.
+held-out evaluation split drawn here. Exclusion is by item id *and* by normalised prompt text
+(:func:`~expected_harm.datasets.normalise_prompt`), since the same request can appear in several
+sets.
 
-The split is written to ``data/models/smollm2-135m-safety/split.csv`` (ids only, never prompt text)
+The split is written to ``models/smollm2-135m-safety/split.csv`` of the package data (ids only)
 and tests check it is disjoint from everything the book uses.
 
 References:
@@ -16,14 +17,13 @@ References:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from expected_harm.annotations import ANNOTATED_SETS, load_sample
-from expected_harm.datasets import load
+from expected_harm.datasets import load, normalise_prompt, spec_of
 from expected_harm.refusals import refusal_match
 
 #: Held-out harmful prompts: benchmark items outside the reference sample.
@@ -42,11 +42,6 @@ ROLES = ("train_safety", "train_template", "train_benign", "eval_harmful", "eval
 COLUMNS = ("role", "spec", "item_id")
 
 
-def normalise(text: str) -> str:
-    """Case- and whitespace-insensitive form, so a request repeated across sets is caught."""
-    return re.sub(r"\s+", " ", str(text)).strip().lower()
-
-
 def probing_draw(
     spec: str, per_set: int = PROBING_PER_SET, seed: int = PROBING_SEED
 ) -> pd.DataFrame:
@@ -63,7 +58,7 @@ def book_items() -> pd.DataFrame:
     sample = load_sample()
     parts = []
     for spec in ANNOTATED_SETS:
-        ids = set(sample.loc[sample["dataset"] == spec, "item_id"].astype(str))
+        ids = set(sample.loc[spec_of(sample) == spec, "item_id"].astype(str))
         frame = load(spec, drop_duplicates=True)
         parts.append(frame.loc[frame["item_id"].astype(str).isin(ids)].assign(spec=spec))
     parts += [probing_draw(spec).assign(spec=spec) for spec in PROBING_HARMLESS]
@@ -73,7 +68,8 @@ def book_items() -> pd.DataFrame:
 
 def _without(frame: pd.DataFrame, ids: Iterable[str], texts: set[str]) -> pd.DataFrame:
     ids = set(ids)
-    keep = ~frame["item_id"].astype(str).isin(ids) & ~frame["prompt"].map(normalise).isin(texts)
+    same_request = frame["prompt"].map(normalise_prompt).isin(texts)
+    keep = ~frame["item_id"].astype(str).isin(ids) & ~same_request
     return frame.loc[keep]
 
 
@@ -113,7 +109,7 @@ def make_split(settings: Mapping[str, Any], seed: int) -> pd.DataFrame:
     n_eval = int(settings["eval_per_set"])
     max_chars = int(settings["max_prompt_chars"])
     book = book_items()
-    book_texts = set(book["prompt"].map(normalise))
+    book_texts = set(book["prompt"].map(normalise_prompt))
     rows: list[pd.DataFrame] = []
 
     def draw(frame: pd.DataFrame, n: int, spec: str, role: str) -> pd.DataFrame:
@@ -138,7 +134,7 @@ def make_split(settings: Mapping[str, Any], seed: int) -> pd.DataFrame:
         held_out.append(chosen)
         benign_pools[spec] = pool.drop(chosen.index)
 
-    excluded = book_texts | set(pd.concat(held_out)["prompt"].map(normalise))
+    excluded = book_texts | set(pd.concat(held_out)["prompt"].map(normalise_prompt))
     for spec, n in ((XSTEST_SAFE, settings["xstest_safe_train"]),
                     (TOXICCHAT_BENIGN, settings["toxicchat_train"])):
         pool = _without(benign_pools[spec], (), excluded)
@@ -146,7 +142,7 @@ def make_split(settings: Mapping[str, Any], seed: int) -> pd.DataFrame:
 
     # Safety pairs must not repeat any benchmark request, in the sample or not.
     benchmark_texts = {
-        normalise(p) for spec in (*ANNOTATED_SETS, *HARMFUL_EVAL)
+        normalise_prompt(p) for spec in (*ANNOTATED_SETS, *HARMFUL_EVAL)
         for p in load(spec, drop_duplicates=True)["prompt"]
     }
     safety = _without(load(SAFETY_PAIRS, drop_duplicates=True), (), excluded | benchmark_texts)
