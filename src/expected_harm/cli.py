@@ -181,6 +181,28 @@ def book(
     typer.echo(f"book: {root / '_build' / 'html' / 'index.html'}")
 
 
+@app.command()
+def glued(
+    output: Annotated[
+        Path | None, typer.Option(help="Write the JSON here instead of printing it")
+    ] = None,
+) -> None:
+    """The values every executed page in book/ glued into its prose, as JSON (section → name →
+    value): run it before and after a change that must not move any number, then diff the two.
+    """
+    import json
+
+    from expected_harm.sections import SECTIONS, glued_values
+
+    values = {s.name: glued_values(s.output) for s in SECTIONS.values() if s.output.is_file()}
+    text = json.dumps(values, indent=1, sort_keys=True, ensure_ascii=False)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote {output} ({sum(map(len, values.values()))} values, {len(values)} pages)")
+    else:
+        typer.echo(text)
+
+
 @annotate_app.command("sample")
 def annotate_sample() -> None:
     """(Re)draw the stratified sample into annotations/sample.csv (fixed seed: same ids)."""

@@ -199,3 +199,31 @@ def run_section(
     running.replace(output)
     failed.unlink(missing_ok=True)
     return output
+
+
+def glued_values(notebook: Path) -> dict[str, str]:
+    """Every value an executed notebook glued (``myst_nb.glue``), as its plain-text display.
+
+    These are the numbers the page's prose quotes, so comparing them before and after a change
+    that should not move any number (a refactor, a faster backend) checks the whole book at once.
+
+    Examples:
+        >>> import json, tempfile
+        >>> cell = {"cell_type": "code", "source": "", "metadata": {}, "outputs": [
+        ...     {"output_type": "display_data", "metadata": {"scrapbook": {
+        ...         "name": "ratio", "mime_prefix": "application/papermill.record/"}},
+        ...      "data": {"application/papermill.record/text/plain": "'1.76'"}}]}
+        >>> path = Path(tempfile.mkdtemp()) / "page.ipynb"
+        >>> _ = path.write_text(json.dumps({"cells": [cell]}))
+        >>> glued_values(path)
+        {'ratio': "'1.76'"}
+    """
+    values = {}
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        for output in cell.get("outputs", []):
+            scrap = output.get("metadata", {}).get("scrapbook")
+            if not scrap:
+                continue
+            prefix = scrap.get("mime_prefix", "")
+            values[scrap["name"]] = output["data"].get(f"{prefix}text/plain", "")
+    return values
