@@ -316,7 +316,7 @@ def parse_safety_tuned_llamas(files: Files) -> pd.DataFrame:
     return tidy(_row_numbers(frame), prompt, None, response=frame["output"])
 
 
-JUDGES = ["TDC", "GCG", "BERT", "llama_guard", "gpt_4_turbo", "gpt_4"]
+JBB_JUDGE_COLUMNS = ["TDC", "GCG", "BERT", "llama_guard", "gpt_4_turbo", "gpt_4"]
 HUMANS = ["human1", "human2", "human3", "human_majority"]
 
 
@@ -327,9 +327,9 @@ def parse_jbb_judge_comparison(files: Files) -> pd.DataFrame:
     majority, and six published judges (columns in snake_case: ``tdc``, ``gcg``, ``bert``, ...).
     """
     raw = _only(files)
-    frame = read_csv(raw, ["goal", "prompt", "target_response", *HUMANS, *JUDGES])
-    frame = to_int(raw, frame, [*HUMANS, *JUDGES])
-    labels = {snake(column): frame[column] for column in [*HUMANS, *JUDGES]}
+    frame = read_csv(raw, ["goal", "prompt", "target_response", *HUMANS, *JBB_JUDGE_COLUMNS])
+    frame = to_int(raw, frame, [*HUMANS, *JBB_JUDGE_COLUMNS])
+    labels = {snake(column): frame[column] for column in [*HUMANS, *JBB_JUDGE_COLUMNS]}
     return tidy(
         _row_numbers(frame), frame["prompt"], None,
         goal=frame["goal"], target_response=frame["target_response"], **labels,
