@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from expected_harm.models import ChatModel, GenerateConfig, Message, Reply, Usage
+from expected_harm.guards import Guard
+from expected_harm.models import ChatModel, GenerateConfig, Message, Reply, Status, Usage
 
 Script = Callable[[list[Message], int], Reply]
 """Given the messages and how many times this prompt was already tried, reply or raise."""
@@ -48,3 +49,41 @@ class ScriptedChatModel(ChatModel):
             return self.script(messages, attempt)
         finally:
             self.in_flight -= 1
+
+
+class KeywordGuard(Guard):
+    """A model-free guard that flags any input containing a keyword; a test double.
+
+    Scripted failures: an input containing ``guard-down`` is an ``error`` row and one containing
+    ``guard-garbled`` an ``unparsed`` row, as a real guard's failed call or unreadable answer.
+
+    Args:
+        model: None; the double calls no model.
+        keyword: The word that gets an input flagged (category ``"K1"``).
+    """
+
+    name = "keyword_test_double"
+    version = "test-double"
+    needs_model = False
+
+    def __init__(self, model: ChatModel | None = None, *, keyword: str = "comply") -> None:
+        super().__init__(model)
+        self.keyword = keyword
+        self.seen: list[list[Message]] = []  # every conversation screened, in order
+
+    def _screen(self, conversations, cache, progress):
+        rows = []
+        for messages in conversations:
+            self.seen.append(messages)
+            text = " ".join(m["content"] for m in messages)
+            row = {"status": Status.OK.value, "flagged": float(self.keyword in text),
+                   "categories": "K1" if self.keyword in text else "", "score": float("nan"),
+                   "raw": "unsafe" if self.keyword in text else "safe", "error": None}
+            if "guard-down" in text:
+                row = {"status": Status.ERROR.value, "flagged": float("nan"), "categories": None,
+                       "score": float("nan"), "raw": "", "error": "RuntimeError: guard down"}
+            elif "guard-garbled" in text:
+                row = {**row, "status": Status.UNPARSED.value, "flagged": float("nan"),
+                       "categories": None, "raw": "maybe?", "error": "unparsed: not safe/unsafe"}
+            rows.append(row)
+        return rows

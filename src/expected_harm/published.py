@@ -20,6 +20,7 @@ import pandas as pd
 
 from expected_harm.judges import Judge
 from expected_harm.models import ResponseCache, Status
+from expected_harm.pipeline import judge_answers
 from expected_harm.stats import Estimate, bootstrap_mean, logistic_regression
 
 #: The attack names JailbreakBench's folders use, as the book shows them.
@@ -105,11 +106,9 @@ def rejudge(
     Adds ``judge_status``, ``book_verdict`` and ``book_success`` (the verdict where the judge
     gave one; missing otherwise, so an unparsed judgement is never a refusal).
     """
-    judged = judge.judge(
-        rows["prompt"].tolist(), rows["response"].tolist(), cache=cache, progress=progress
-    )
+    judged = judge_answers(rows["prompt"], rows["response"], judge, cache=cache, progress=progress)
     out = rows.reset_index(drop=True).assign(
-        judge_status=judged["status"].to_numpy(), book_verdict=judged["verdict"].to_numpy()
+        judge_status=judged["judge_status"].to_numpy(), book_verdict=judged["verdict"].to_numpy()
     )
     out["book_success"] = out["book_verdict"].where(out["judge_status"] == Status.OK.value)
     return out

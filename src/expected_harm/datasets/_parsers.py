@@ -317,7 +317,7 @@ def parse_safety_tuned_llamas(files: Files) -> pd.DataFrame:
 
 
 #: The JBB judge-comparison file's verdict columns: six published judges, three humans, majority.
-JUDGE_COLUMNS = ("TDC", "GCG", "BERT", "llama_guard", "gpt_4_turbo", "gpt_4")
+JBB_JUDGE_COLUMNS = ("TDC", "GCG", "BERT", "llama_guard", "gpt_4_turbo", "gpt_4")
 HUMAN_COLUMNS = ("human1", "human2", "human3", "human_majority")
 
 
@@ -328,9 +328,9 @@ def parse_jbb_judge_comparison(files: Files) -> pd.DataFrame:
     majority, and six published judges (columns in snake_case: ``tdc``, ``gcg``, ``bert``, ...).
     """
     raw = _only(files)
-    frame = read_csv(raw, ["goal", "prompt", "target_response", *HUMAN_COLUMNS, *JUDGE_COLUMNS])
-    frame = to_int(raw, frame, [*HUMAN_COLUMNS, *JUDGE_COLUMNS])
-    labels = {snake(column): frame[column] for column in [*HUMAN_COLUMNS, *JUDGE_COLUMNS]}
+    frame = read_csv(raw, ["goal", "prompt", "target_response", *HUMAN_COLUMNS, *JBB_JUDGE_COLUMNS])
+    frame = to_int(raw, frame, [*HUMAN_COLUMNS, *JBB_JUDGE_COLUMNS])
+    labels = {snake(column): frame[column] for column in [*HUMAN_COLUMNS, *JBB_JUDGE_COLUMNS]}
     return tidy(
         _row_numbers(frame), frame["prompt"], None,
         goal=frame["goal"], target_response=frame["target_response"], **labels,
