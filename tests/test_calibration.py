@@ -84,7 +84,8 @@ def test_the_default_draw_reaches_every_cost_level_of_each_benchmark() -> None:
 
 def test_the_page_says_when_a_cost_level_is_missing() -> None:
     few = calibration.calibration_items(["advbench"], 1, seed=0)
-    assert calibration.coverage_text(few).startswith("Not every cost level is drawn (missing advbench:")
+    missing = "Not every cost level is drawn (missing advbench:"
+    assert calibration.coverage_text(few).startswith(missing)
     every = calibration.calibration_items(["advbench"], 5, seed=0)
     assert calibration.coverage_text(every).startswith("Every cost level")
 
@@ -99,8 +100,8 @@ def test_rates_by_both_levels_stack_for_one_figure() -> None:
                           "severity": [3, 3, 3, 3], "success": [1.0, 0.0, 1.0, 1.0]})
     rates = calibration.asr_by_levels(frame)
     assert rates.groupby("level")["n"].sum().to_dict() == {"cost": 3, "severity": 4}
-    cells = calibration.interval_table(rates[rates["level"] == "cost"].rename(columns={"value": "cost"}),
-                                       "cost")
+    by_cost = rates[rates["level"] == "cost"].rename(columns={"value": "cost"})
+    cells = calibration.interval_table(by_cost, "cost")
     assert cells.loc[("t", "a"), 1].startswith("50% [")
     fig = plots.plot_asr_by_level(rates)
     assert len(fig.axes) == 2  # one target, two levels

@@ -69,7 +69,8 @@ def test_models_smoke_run(tmp_path) -> None:
 def test_a_failing_section_names_the_cell_and_keeps_the_last_good_page(tmp_path) -> None:
     page = tmp_path / "threat.ipynb"
     page.write_text("the last good page")
-    with pytest.raises(SectionError, match=r"failed in cell \d+: ValueError: unknown likelihood") as error:
+    failure = r"failed in cell \d+: ValueError: unknown likelihood"
+    with pytest.raises(SectionError, match=failure) as error:
         run_section(get_section("threat_distribution"), {"likelihood": "cubic"}, output=page)
     assert page.read_text() == "the last good page"
     failed = tmp_path / "threat.failed.ipynb"

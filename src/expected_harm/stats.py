@@ -405,7 +405,7 @@ def bootstrap_binary_agreement(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """:func:`binary_agreement` for several judges on the same rows, with paired bootstrap intervals.
+    """:func:`binary_agreement` for several judges on the same rows, with paired bootstrap CIs.
 
     Every judge is scored on the same rows, and each bootstrap draw resamples those rows once
     for all judges, so two judges' intervals describe the same uncertainty about the same items.
