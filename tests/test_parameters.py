@@ -13,12 +13,12 @@ def test_one_string_is_a_one_item_list() -> None:
 
 
 def test_a_wrong_type_is_refused_naming_the_parameter_and_the_type() -> None:
-    wrong = r"parameter 'items_per_benchmark' .* must be a int .*'five'"
+    wrong = r"parameter 'items_per_benchmark' .* must be of type int .*'five'"
     with pytest.raises(TypeError, match=wrong):
         checked_parameters("calibration", {"items_per_benchmark": "five"})
     with pytest.raises(TypeError, match="parameter 'show_outputs'"):
         checked_parameters("calibration", {"show_outputs": "yes"})
-    with pytest.raises(TypeError, match="must be a int"):
+    with pytest.raises(TypeError, match="must be of type int"):
         checked_parameters("calibration", {"seed": True})  # a bool is not a number here
 
 

@@ -131,7 +131,7 @@ def checked_parameters(section: Section | str, given: dict[str, Any]) -> dict[st
         )
         if not fits:
             raise TypeError(
-                f"parameter {name!r} of section {section.name!r} must be a {expected.__name__} "
+                f"parameter {name!r} of section {section.name!r} must be of type {expected.__name__} "
                 f"(like its default {default!r}), got {type(value).__name__} {value!r}"
             )
         checked[name] = value
