@@ -131,8 +131,9 @@ def checked_parameters(section: Section | str, given: dict[str, Any]) -> dict[st
         )
         if not fits:
             raise TypeError(
-                f"parameter {name!r} of section {section.name!r} must be of type {expected.__name__} "
-                f"(like its default {default!r}), got {type(value).__name__} {value!r}"
+                f"parameter {name!r} of section {section.name!r} must be of type "
+                f"{expected.__name__} (like its default {default!r}), "
+                f"got {type(value).__name__} {value!r}"
             )
         checked[name] = value
     return checked
