@@ -74,7 +74,7 @@ def test_cached_extraction_makes_no_forward_pass(tiny, monkeypatch) -> None:
     def fail(*args, **kwargs):
         raise AssertionError("forward pass on a cached prompt")
 
-    monkeypatch.setattr(probing, "_forward", fail)
+    monkeypatch.setattr(probing._extract, "_forward", fail)
     np.testing.assert_array_equal(probing.extract(tiny, PROMPTS), first)
 
 

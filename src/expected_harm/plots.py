@@ -387,3 +387,152 @@ def plot_asr_by_level(
     fig.legend(handles.values(), handles.keys(), loc="lower center", bbox_to_anchor=(0.5, 1.0),
                ncols=len(handles), fontsize="small", frameon=False)
     return fig
+
+
+# ------------------------------------------------ probing (notebook 05) and models (models page)
+
+
+def _level_bars(ax: Axes, part: pd.DataFrame, **bar: object) -> None:
+    """Bars of ``mean`` per ``level`` with ``low``–``high`` error bars."""
+    error = np.clip([part["mean"] - part["low"], part["high"] - part["mean"]], 0, None)
+    ax.bar(part["level"], part["mean"], **bar)
+    ax.errorbar(part["level"], part["mean"], yerr=error, fmt="none", color="0.3", capsize=3)
+
+
+def plot_probe_levels(tables: Mapping[str, pd.DataFrame], layer: int,
+                      references: Mapping[str, Mapping[int, object]]) -> Figure:
+    """The paper's two panels: activation score per level at ``layer``, with its reference values.
+
+    Args:
+        tables: Label (``severity``, ``cost``) → ``layer, level, mean, low, high`` frame.
+        layer: The layer drawn.
+        references: Label → the paper's value per level, a number or a (low, high) range; drawn
+            as black diamonds (and bars for ranges), marked as a reference.
+
+    Returns:
+        The figure; the caller adds :func:`add_provenance`.
+    """
+    fig, axes = plt.subplots(1, len(tables), figsize=(10, 4.2), sharey=True, squeeze=False)
+    for ax, (label, table) in zip(axes[0], tables.items()):
+        part = table[table["layer"] == layer]
+        _level_bars(ax, part, color=[LEVEL_PALETTE[level - 1] for level in part["level"]],
+                    alpha=0.85, label="this book")
+        reference = references.get(label, {})
+        for level, value in reference.items():
+            low, high = value if isinstance(value, tuple) else (value, value)
+            ax.plot([level], [(low + high) / 2], "D", color=PAPER_COLOR, markersize=7,
+                    label="paper (reference)" if level == min(reference) else None)
+            if high > low:
+                ax.vlines(level, low, high, color=PAPER_COLOR, linewidth=3)
+        ax.set(xticks=range(1, 6), ylim=(0, 100), xlabel=f"{label} level", title=f"by {label}")
+    axes[0][0].set_ylabel(f"activation score, layer {layer} (0–100)")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="upper center", ncols=2,
+               fontsize="small", bbox_to_anchor=(0.5, 1.06))
+    return fig
+
+
+def plot_probe_layers(tables: Mapping[str, pd.DataFrame]) -> Figure:
+    """Activation score per level across layers, one panel per label, 95% bands."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(11, 4.2), sharey=True, squeeze=False)
+    for ax, (label, table) in zip(axes[0], tables.items()):
+        for level, part in table.groupby("level"):
+            color = LEVEL_PALETTE[level - 1]
+            ax.plot(part["layer"], part["mean"], "o-", markersize=3, color=color,
+                    label=f"{label} {level} (n={part['n'].iloc[0]})")
+            ax.fill_between(part["layer"], part["low"], part["high"], color=color, alpha=0.12)
+        ax.set(xlabel="layer", title=f"by {label}", ylim=(0, 100))
+        ax.legend(fontsize="x-small", loc="lower right")
+    axes[0][0].set_ylabel("activation score (0–100)")
+    return fig
+
+
+def plot_probe_comparison(compared: pd.DataFrame, layer: int) -> Figure:
+    """Two models' activation scores per level side by side, one panel per label.
+
+    Args:
+        compared: ``model, label, level, mean, low, high`` (two models, in drawing order).
+        layer: The layer the scores come from.
+    """
+    labels = list(dict.fromkeys(compared["label"]))
+    fig, axes = plt.subplots(1, len(labels), figsize=(10, 4.0), sharey=True, squeeze=False)
+    for ax, label in zip(axes[0], labels):
+        by_model = compared[compared["label"] == label].groupby("model", sort=False)
+        for j, (name, part) in enumerate(by_model):
+            x = part["level"] + 0.4 * (j - 0.5)
+            error = np.clip([part["mean"] - part["low"], part["high"] - part["mean"]], 0, None)
+            ax.bar(x, part["mean"], width=0.38, color=f"C{j}", alpha=0.85, label=name)
+            ax.errorbar(x, part["mean"], yerr=error, fmt="none", color="0.3", capsize=2)
+        ax.set(xticks=range(1, 6), ylim=(0, 100), xlabel=f"{label} level", title=f"by {label}")
+    axes[0][0].set_ylabel(f"activation score, layer {layer} (0–100)")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="upper center", ncols=2,
+               fontsize="small", bbox_to_anchor=(0.5, 1.06))
+    return fig
+
+
+def plot_decodability(decoded: pd.DataFrame, thresholds: Mapping[str, float],
+                      words: Mapping[str, float]) -> Figure:
+    """Cross-validated ρ per layer for each label, against its permutation and words controls.
+
+    Args:
+        decoded: ``label, layer, spearman, shuffled``.
+        thresholds: Label → 95th percentile of the best layer's ρ under permuted labels.
+        words: Label → the bag-of-words probe's ρ.
+    """
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    for color, (label, part) in zip(("C0", "C1"), decoded.groupby("label", sort=False)):
+        ax.plot(part["layer"], part["spearman"], "o-", markersize=3, color=color,
+                label=f"{label}: activations")
+        ax.plot(part["layer"], part["shuffled"], ":", color=color,
+                label=f"{label}: permuted labels (mean)")
+        ax.axhline(thresholds[label], color=color, linestyle="-.", linewidth=1,
+                   label=f"{label}: 95% of the best layer under permutation")
+        ax.axhline(words[label], color=color, linestyle="--", linewidth=1,
+                   label=f"{label}: bag of words")
+    ax.set(xlabel="layer", ylabel="cross-validated Spearman ρ")
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def plot_training_loss(loss: Iterable[float], window: int = 10) -> Figure:
+    """The loss per optimiser step and its running mean over ``window`` steps."""
+    series = pd.Series(list(loss))
+    series.index = range(1, len(series) + 1)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.plot(series.index, series, color="0.75", linewidth=1, label="per step")
+    ax.plot(series.index, series.rolling(window, min_periods=1).mean(), color="C0",
+            label=f"mean of {window} steps")
+    ax.set(xlabel="optimiser step", ylabel="loss (answer tokens)", title="Training loss")
+    ax.legend()
+    return fig
+
+
+def plot_refusal_rates(table: pd.DataFrame, models: Iterable[str],
+                       targets: Mapping[str, tuple[float, str]]) -> Figure:
+    """Share refused per set and pooled, per model, one panel per prompt kind, with targets.
+
+    Args:
+        table: ``kind, spec, model, rate, low, high``; pooled rows have spec ``all <kind>``.
+        models: The models, in legend order.
+        targets: Kind → (target share, its label), drawn as a dashed line.
+    """
+    models = list(models)
+    fig, axes = plt.subplots(len(targets), 1, figsize=(8, 5.2), sharex=True, squeeze=False)
+    palette = dict(zip(models, sns.color_palette("colorblind", len(models))))
+    for ax, (kind, (line, text)) in zip(axes[:, 0], targets.items()):
+        part = table[table["kind"] == kind]
+        specs = [s for s in dict.fromkeys(part["spec"]) if not s.startswith("all")]
+        specs.append(f"all {kind}")
+        for j, model in enumerate(models):
+            rows = part[part["model"] == model].set_index("spec").loc[specs]
+            y = [i + 0.18 * (j - (len(models) - 1) / 2) for i in range(len(specs))]
+            # clipped: rounding at 0% and 100% can put an interval a hair past its estimate
+            spread = np.clip([rows["rate"] - rows["low"], rows["high"] - rows["rate"]], 0, None)
+            ax.errorbar(rows["rate"], y, xerr=spread, fmt="o", capsize=3, color=palette[model],
+                        label=model if kind == next(iter(targets)) else None)
+        ax.axvline(line, color=PAPER_COLOR, linestyle="--", linewidth=1, label=text)
+        ax.set_yticks(range(len(specs)), specs)
+        ax.set_ylim(len(specs) - 0.5, -0.5)
+        ax.set_title(f"{kind} prompts (held out)", loc="left")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
+    axes[-1, 0].set(xlim=(-0.02, 1.02), xlabel="share refused")
+    return fig

@@ -149,9 +149,10 @@ def test_embedded_model_is_the_one_name_check() -> None:
         embedded_model("gpt2")
 
 
-def test_probing_checks_embedded_names_through_the_same_function() -> None:
+def test_transformers_loading_checks_embedded_names_through_the_same_function() -> None:
     pytest.importorskip("transformers")
-    from expected_harm.probing import embedded_checkpoint, load_model
+    from expected_harm.models import embedded_checkpoint
+    from expected_harm.probing import load_model
 
     for load in (embedded_checkpoint, lambda name: load_model(f"embedded:{name}")):
         with pytest.raises(ModelConfigError, match=r"unknown embedded model 'gpt2'.*smollm2-135m"):

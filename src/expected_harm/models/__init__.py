@@ -12,6 +12,11 @@ Backends (``embedded``, ``openai``, ``openai-compatible``) register under their 
 """
 
 from expected_harm.models._cache import ResponseCache, cache_key
+from expected_harm.models._checkpoint import (
+    EMBEDDED_PREFIX,
+    embedded_checkpoint,
+    load_causal_lm,
+)
 from expected_harm.models._embedded import EMBEDDED_MODELS, EmbeddedChatModel, embedded_model
 from expected_harm.models._model import BlockedError, ChatModel, ModelConfigError, TransientError
 from expected_harm.models._openai import OpenAIChatModel
@@ -48,6 +53,7 @@ from expected_harm.models._types import (
 __all__ = [
     "BACKENDS",
     "EMBEDDED_MODELS",
+    "EMBEDDED_PREFIX",
     "Backend",
     "BlockedError",
     "ChatModel",
@@ -71,10 +77,12 @@ __all__ = [
     "as_model",
     "cache_key",
     "chat",
+    "embedded_checkpoint",
     "embedded_model",
     "free_port",
     "generate",
     "get_model",
+    "load_causal_lm",
     "parse_spec",
     "register_backend",
     "summarize",

@@ -93,7 +93,7 @@ def train(recipe: Mapping[str, Any], folder: Path, *, converter: Path | None) ->
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from expected_harm.probing import embedded_checkpoint
+    from expected_harm.models import embedded_checkpoint
 
     started = time.perf_counter()
     seed, settings = int(recipe["seed"]), recipe["train"]

@@ -24,6 +24,7 @@ import pandas as pd
 
 from expected_harm.annotations import ANNOTATED_SETS, load_sample
 from expected_harm.datasets import load, normalise_prompt, spec_of
+from expected_harm.probing import draw_harmless
 from expected_harm.refusals import refusal_match
 
 #: Held-out harmful prompts: benchmark items outside the reference sample.
@@ -42,14 +43,6 @@ ROLES = ("train_safety", "train_template", "train_benign", "eval_harmful", "eval
 COLUMNS = ("role", "spec", "item_id")
 
 
-def probing_draw(
-    spec: str, per_set: int = PROBING_PER_SET, seed: int = PROBING_SEED
-) -> pd.DataFrame:
-    """The harmless items the probing notebook draws from ``spec`` (same call, same seed)."""
-    frame = load(spec, drop_duplicates=True)
-    return frame.sample(min(per_set, len(frame)), random_state=seed)
-
-
 def book_items() -> pd.DataFrame:
     """Every item the book's sections use by default, as ``spec, item_id, prompt``.
 
@@ -61,7 +54,8 @@ def book_items() -> pd.DataFrame:
         ids = set(sample.loc[spec_of(sample) == spec, "item_id"].astype(str))
         frame = load(spec, drop_duplicates=True)
         parts.append(frame.loc[frame["item_id"].astype(str).isin(ids)].assign(spec=spec))
-    parts += [probing_draw(spec).assign(spec=spec) for spec in PROBING_HARMLESS]
+    parts += [draw_harmless(spec, PROBING_PER_SET, PROBING_SEED).assign(spec=spec)
+              for spec in PROBING_HARMLESS]
     items = pd.concat(parts, ignore_index=True)
     return items.assign(item_id=items["item_id"].astype(str))[["spec", "item_id", "prompt"]]
 

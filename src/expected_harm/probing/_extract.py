@@ -1,0 +1,209 @@
+"""Extraction: residual-stream activations of any causal LM, batched, padding-safe, cached.
+
+After repeng's ``extract.py``: :func:`load_model` (weights through
+:func:`expected_harm.models.load_causal_lm`), :func:`render`, :func:`extract` and the on-disk
+:class:`ActivationCache`. torch is imported only inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from expected_harm.models import load_causal_lm
+from expected_harm.models._checkpoint import digest as _digest
+from expected_harm.paths import cache_dir
+
+Position = Literal["last", "mean"]
+Template = Literal["chat", "none"]
+Dtype = Literal["float32", "bfloat16", "float16"]
+
+DEFAULT_MODEL = "embedded:smollm2-135m"
+@dataclass
+class HiddenStateModel:
+    """A causal LM and its tokenizer, named so that cached activations can be keyed.
+
+    Attributes:
+        model: A ``transformers`` causal LM in eval mode.
+        tokenizer: Its tokenizer (with a chat template for ``template="chat"``).
+        name: The spec it was loaded from, e.g. ``"embedded:smollm2-135m"``.
+        revision: Weights version; part of every cache key.
+    """
+
+    model: Any
+    tokenizer: Any
+    name: str
+    revision: str
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.model.config.num_hidden_layers)
+
+    @property
+    def dtype(self) -> str:
+        return str(next(self.model.parameters()).dtype).removeprefix("torch.")
+
+
+def load_model(
+    spec: str = DEFAULT_MODEL,
+    *,
+    device: str | None = None,
+    dtype: Dtype = "float32",
+    revision: str | None = None,
+) -> HiddenStateModel:
+    """Load a causal LM for hidden-state extraction.
+
+    Args:
+        spec: ``"embedded:<name>"`` (the GGUF that ships with the package, offline), a Hugging Face
+            id, or a local folder.
+        device: ``"cpu"``, ``"cuda"``, ...; CUDA when present, else CPU, if None.
+        dtype: Weights and activations dtype.
+        revision: Hub revision for a Hugging Face id; recorded in the cache key.
+
+    Returns:
+        The model in eval mode on ``device``.
+    """
+    import torch
+
+    if dtype not in ("float32", "bfloat16", "float16"):
+        raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model, tokenizer, revision = load_causal_lm(spec, dtype=dtype, revision=revision)
+    model = model.to(device).eval()
+    if revision is None:
+        revision = getattr(model.config, "_commit_hash", None) or "unknown"
+    return HiddenStateModel(model, tokenizer, spec, revision)
+
+
+def render(tokenizer: Any, prompt: str, template: Template = "chat") -> str:
+    """The text the model reads: the prompt as one user turn, ending where the answer would start.
+
+    The last token of this text is where Arditi et al. (2024) read the refusal direction.
+    """
+    if template == "chat":
+        return tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
+    if template == "none":
+        return prompt
+    raise ValueError(f"template must be 'chat' or 'none', got {template!r}")
+
+
+class ActivationCache:
+    """Activations on disk: one ``.npy`` per (model, revision, dtype, template, text, position).
+
+    Keys hold only what changes the vectors: batch size and device do not (the tests check that
+    a prompt alone and in a padded batch give the same vectors). Plain arrays, never pickle.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or cache_dir() / "activations"
+
+    @staticmethod
+    def key(hsm: HiddenStateModel, text: str, template: Template, position: Position) -> str:
+        return _digest(hsm.name, hsm.revision, hsm.dtype, template, text, position)
+
+    def path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.npy"
+
+    def get(self, key: str) -> np.ndarray | None:
+        path = self.path(key)
+        return np.load(path, allow_pickle=False) if path.is_file() else None
+
+    def put(self, key: str, value: np.ndarray) -> None:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(".partial.npy")
+        np.save(scratch, value, allow_pickle=False)
+        scratch.replace(path)
+
+
+def _forward(hsm: HiddenStateModel, texts: list[str], position: Position,
+             add_special_tokens: bool) -> np.ndarray:
+    """Residual stream after every block, for one batch: (batch, layers, hidden), float32.
+
+    Pads on the right and reads each prompt's own last real token, so that positions (and thus
+    rotary embeddings) match a prompt run alone; causal attention never sees the padding.
+    """
+    import torch
+
+    tokenizer = hsm.tokenizer
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "right"
+    device = next(hsm.model.parameters()).device
+    batch = tokenizer(texts, return_tensors="pt", padding=True,
+                      add_special_tokens=add_special_tokens).to(device)
+    with torch.inference_mode():
+        # The base model without the LM head: logits over the whole vocabulary for every token
+        # would cost more than all the blocks together and are never read here.
+        output = hsm.model.base_model(**batch, output_hidden_states=True, use_cache=False)
+    # hidden_states[0] is the embedding output, [i] the residual after block i; transformers
+    # applies the final norm to the last one, so the last layer is what the unembedding reads.
+    states = torch.stack(output.hidden_states[1 : hsm.n_layers + 1], dim=1).float()
+    mask = batch["attention_mask"]
+    if position == "last":
+        last = mask.sum(dim=1) - 1
+        picked = states[torch.arange(len(texts), device=device), :, last]
+    else:
+        weights = (mask / mask.sum(dim=1, keepdim=True))[:, None, :, None].to(states.dtype)
+        picked = (states * weights).sum(dim=2)
+    return picked.cpu().numpy()
+
+
+def extract(
+    hsm: HiddenStateModel,
+    prompts: Sequence[str],
+    *,
+    position: Position = "last",
+    template: Template = "chat",
+    batch_size: int = 16,
+    cache: ActivationCache | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Residual-stream activations of every prompt at every layer.
+
+    Args:
+        hsm: The model.
+        prompts: User messages.
+        position: ``"last"`` (last prompt token, after the chat template's assistant header) or
+            ``"mean"`` (mean over the prompt's tokens).
+        template: ``"chat"`` wraps each prompt in the model's chat template; ``"none"`` reads it
+            raw.
+        batch_size: Prompts per forward pass.
+        cache: Where to read and write vectors; ``ActivationCache()`` under ``cache_dir()`` if None.
+        progress: Show a progress bar over batches.
+
+    Returns:
+        float32 array of shape (len(prompts), n_layers, hidden); layer ``i`` (0-based) is the
+        output of block ``i + 1`` (the last one after the final norm, as transformers returns it).
+    """
+    if position not in ("last", "mean"):
+        raise ValueError(f"position must be 'last' or 'mean', got {position!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    cache = cache or ActivationCache()
+    texts = [render(hsm.tokenizer, p, template) for p in prompts]
+    keys = [ActivationCache.key(hsm, t, template, position) for t in texts]
+    found = {k: v for k in dict.fromkeys(keys) if (v := cache.get(k)) is not None}
+    missing = [i for i, k in enumerate(keys) if k not in found]
+    # Longest first: batches of similar length waste less compute on padding.
+    missing.sort(key=lambda i: len(texts[i]), reverse=True)
+    starts = range(0, len(missing), batch_size)
+    if progress and missing:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="forward passes", unit="batch")
+    for start in starts:
+        chunk = missing[start : start + batch_size]
+        vectors = _forward(hsm, [texts[i] for i in chunk], position, template == "none")
+        for i, vector in zip(chunk, vectors):
+            cache.put(keys[i], vector)
+            found[keys[i]] = vector
+    if not keys:
+        return np.zeros((0, hsm.n_layers, hsm.model.config.hidden_size), dtype=np.float32)
+    return np.stack([found[k] for k in keys])
