@@ -201,6 +201,18 @@ def run_section(
     return output
 
 
+def glue_all(values: Mapping[str, Any]) -> None:
+    """Glue each value under its name for the page's prose, without displaying it.
+
+    The package computes a page's readings as one mapping (name → value); this hands them to
+    ``myst_nb.glue`` as the notebooks did one call at a time, so the glued text is the same.
+    """
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, value, display=False)
+
+
 def glued_values(notebook: Path) -> dict[str, str]:
     """Every value an executed notebook glued (``myst_nb.glue``), as its plain-text display.
 
