@@ -49,8 +49,10 @@ def test_cost_table_lists_each_set_then_its_group(reference) -> None:
     table = threats.cost_table(reference)
     assert list(table.columns) == ["mean cost [95% CI]", "n"]
     benchmarks = table.loc["benchmark"]
-    assert benchmarks.index[-1].startswith("all ") and benchmarks.index[-1].endswith("weighted equally")
-    assert len(benchmarks) == reference.loc[reference["group"] == "benchmark", "dataset"].nunique() + 1
+    pooled = benchmarks.index[-1]
+    assert pooled.startswith("all ") and pooled.endswith("weighted equally")
+    n_sets = reference.loc[reference["group"] == "benchmark", "dataset"].nunique()
+    assert len(benchmarks) == n_sets + 1
     per_set, ratio = threats.cost_tables(reference, 1.76)
     assert "two-stage" in per_set.caption and "1.76" in ratio.data.iloc[0, 1]
 
@@ -89,7 +91,8 @@ def test_harm_gaps_compare_benchmark_to_real_world(reference) -> None:
     by_group = harm.aggregate_expected_harm(reference, "group", seed=0)
     gaps = threats.harm_gaps(by_group, "exponential")
     means = by_group.set_index(["likelihood", "group"])["mean"]
-    assert gaps["gap_chosen"] == f"{means['exponential', 'benchmark'] / means['exponential', 'real_world']:.2f}×"
+    gap = means["exponential", "benchmark"] / means["exponential", "real_world"]
+    assert gaps["gap_chosen"] == f"{gap:.2f}×"
     assert gaps["likelihood"] == harm.describe_likelihood("exponential")
 
 
@@ -150,8 +153,10 @@ def test_status_table_counts_rows_without_a_verdict() -> None:
 
 
 def test_harm_values_quote_each_target() -> None:
-    frame = pd.DataFrame({"target": ["a", "b", "a"], "likelihood": ["linear", "linear", "constant"],
-                          "mean": [0.5, 1.0, 2.0], "low": [0.25, 0.5, 1.0], "high": [1.0, 2.0, 3.0]})
+    frame = pd.DataFrame({"target": ["a", "b", "a"],
+                          "likelihood": ["linear", "linear", "constant"],
+                          "mean": [0.5, 1.0, 2.0], "low": [0.25, 0.5, 1.0],
+                          "high": [1.0, 2.0, 3.0]})
     values = calibration.harm_values(frame, "linear")
     assert values["harm_chosen"] == "a: 0.50 [0.25, 1.00]; b: 1.00 [0.50, 2.00]"
 

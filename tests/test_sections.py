@@ -99,7 +99,7 @@ def test_the_committed_toc_is_the_one_the_pages_write() -> None:
     from expected_harm.sections import toc_yaml
 
     committed = (project_root() / "_toc.yml").read_text(encoding="utf-8")
-    assert committed == toc_yaml(), "run `expected-harm book` (or sections.write_toc()) and commit"
+    assert committed == toc_yaml(), "run `expected-harm book` (or sections.write_toc()), commit"
 
 
 def test_every_page_of_the_toc_has_its_source() -> None:

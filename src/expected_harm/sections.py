@@ -91,7 +91,7 @@ _TOC_HEADER = """\
 
 
 def toc_yaml(pages: tuple[Section | Prose, ...] = PAGES) -> str:
-    """The text of ``_toc.yml`` for ``pages``: one numbered part per ``part``, in order of first use.
+    """The text of ``_toc.yml`` for ``pages``: one numbered part per ``part``, in first-use order.
 
     Examples:
         >>> print(toc_yaml((Prose("a", "One"), Prose("b", "Two"))).split("\\n", 3)[3])
