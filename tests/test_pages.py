@@ -200,3 +200,11 @@ def test_scale_values_and_prose_tables() -> None:
     assert values["scales_version"] == loaded.version
     html = scales.prose_table(loaded.cost.as_frame()).to_html()
     assert "text-align: left" in html
+
+
+def test_harm_report_weighs_only_judged_rows() -> None:
+    results = pd.DataFrame({"target": "t", "attack": ["a", "a", "b"], "cost": [1, 3, 5],
+                            "severity": [2, 4, 5], "success": [1.0, 0.0, np.nan]})
+    style, values = calibration.harm_report(results, "constant", 0, Models="t")
+    assert values["harm_chosen"].startswith("t: 1.00")  # (2 × 1 + 4 × 0) / 2 judged rows
+    assert "Models: t · n = 2. The items are spread evenly" in style.caption

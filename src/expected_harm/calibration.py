@@ -315,3 +315,24 @@ def harm_values(per_target: pd.DataFrame, likelihood: str) -> dict[str, str]:
     text = "; ".join(f"{t}: {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]"
                      for t, r in chosen.iterrows())
     return {"harm_chosen": text, "likelihood": describe_likelihood(likelihood)}
+
+
+def harm_report(results: pd.DataFrame, likelihood: str, seed: int,
+                **provenance: object) -> tuple[Styler, dict[str, str]]:
+    """Mean Expected Harm per target and attack under each function, and the prose's values.
+
+    The live items are spread evenly over cost levels, so the caption says these means stand
+    for no benchmark's own cost mix.
+    """
+    from expected_harm.harm import aggregate_expected_harm
+
+    per_target = aggregate_expected_harm(results, "target", success="success", seed=seed)
+    per_attack = aggregate_expected_harm(results, ["target", "attack"], success="success",
+                                         seed=seed)
+    table = per_attack.pivot(index=["target", "attack"], columns="likelihood", values="mean")
+    style = table.round(2).style.format(precision=2).set_caption(
+        caption("Mean Expected Harm per answer (0–5).", **provenance,
+                n=int(results["success"].notna().sum()))
+        + ". The items are spread evenly over cost levels on purpose, so this mean represents no "
+        "benchmark's own cost mix (the published part above does).")
+    return style, harm_values(per_target, likelihood)
