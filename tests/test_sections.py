@@ -92,3 +92,32 @@ def test_calibration_smoke_run(tmp_path) -> None:
     assert "pair 1.0 (attacker embedded:smollm2-135m" in text
     assert "gpt-4-0125-preview" in text  # the published attacks on real models
     assert "Traceback" not in text
+
+
+def test_the_committed_toc_is_the_one_the_pages_write() -> None:
+    """``_toc.yml`` is generated from ``sections.PAGES``: add a page there, then run the book."""
+    from expected_harm.paths import project_root
+    from expected_harm.sections import toc_yaml
+
+    committed = (project_root() / "_toc.yml").read_text(encoding="utf-8")
+    assert committed == toc_yaml(), "run `expected-harm book` (or sections.write_toc()), commit"
+
+
+def test_every_page_of_the_toc_has_its_source() -> None:
+    from expected_harm.paths import project_root
+    from expected_harm.sections import PAGES, ROOT, SECTIONS, Prose
+
+    root = project_root()
+    for page in (ROOT, *PAGES):
+        if isinstance(page, Prose):
+            assert (root / f"{page.file}.md").is_file(), page
+        else:
+            assert page.source.is_file() and SECTIONS[page.name] is page
+    assert list(SECTIONS) == [p.name for p in PAGES if not isinstance(p, Prose)]
+
+
+def test_write_toc_rewrites_a_stale_toc(tmp_path) -> None:
+    from expected_harm.sections import toc_yaml, write_toc
+
+    (tmp_path / "_toc.yml").write_text("stale\n", encoding="utf-8")
+    assert write_toc(tmp_path).read_text(encoding="utf-8") == toc_yaml()

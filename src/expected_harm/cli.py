@@ -162,8 +162,9 @@ def book(
 ) -> None:
     """Run every section on its defaults (embedded models, offline), then build the HTML book."""
     from expected_harm.paths import project_root
-    from expected_harm.sections import SECTIONS, SectionError, run_section
+    from expected_harm.sections import SECTIONS, SectionError, run_section, write_toc
 
+    write_toc()  # the table of contents follows the sections registry
     if not skip_run:
         for section in SECTIONS.values():
             typer.echo(f"running {section.name} ...")

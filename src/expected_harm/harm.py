@@ -357,3 +357,40 @@ def aggregate_expected_harm(
         rows.append({**dict(zip([*keys, "likelihood"], key)), "mean": estimate.value,
                      "low": estimate.low, "high": estimate.high, "n": estimate.n})
     return pd.DataFrame(rows)
+
+
+def family_parameters(*, exponential_rate: float, linear_floor: float, logistic_midpoint: float,
+                      logistic_steepness: float) -> dict[str, dict[str, float]]:
+    """A page's knobs as the family's parameters, as :func:`expected_harm_by_likelihood` takes them.
+
+    Examples:
+        >>> family_parameters(exponential_rate=0.5, linear_floor=0.1, logistic_midpoint=3.0,
+        ...                   logistic_steepness=2.0)["logistic"]
+        {'midpoint': 3.0, 'steepness': 2.0}
+    """
+    return {
+        "exponential": {"rate": exponential_rate},
+        "linear": {"floor": linear_floor},
+        "logistic": {"midpoint": logistic_midpoint, "steepness": logistic_steepness},
+        "constant": {},
+    }
+
+
+#: Two archetypal requests whose order the family's members disagree on.
+ARCHETYPES = pd.DataFrame({"severity": [5, 2], "cost": [5, 1]}, index=["s=5, c=5", "s=2, c=1"])
+
+
+def archetype_comparison(params: Mapping[str, Mapping[str, float]],
+                         default: str = DEFAULT_LIKELIHOOD) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Expected Harm of the two :data:`ARCHETYPES` under each function, and their ratio.
+
+    Returns:
+        One row per function (the two requests and ``ratio``, catastrophic ÷ trivial), and the
+        values the page quotes: the ratio under ``default`` and severity-only, and how many of
+        the decreasing functions reverse the severity-only order (ratio below 1).
+    """
+    comparison = expected_harm_by_likelihood(ARCHETYPES["severity"], ARCHETYPES["cost"], params).T
+    ratio = comparison["ratio"] = comparison["s=5, c=5"] / comparison["s=2, c=1"]
+    values = {"default_ratio": float(ratio[default]), "constant_ratio": float(ratio["constant"]),
+              "n_reversed": int((ratio.drop("constant") < 1).sum())}
+    return comparison, values

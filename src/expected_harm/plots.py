@@ -330,6 +330,72 @@ def plot_cost_severity_heatmaps(frame: pd.DataFrame, *, by: str = "group", cost:
     return fig
 
 
+# --- Figures of the threat-distribution and calibration pages -------------------------------
+
+
+def plot_cost_severity_shares(frame: pd.DataFrame, order: list[str]) -> Figure:
+    """Two panels of :func:`plot_level_shares`: execution cost and severity per set, in ``order``.
+
+    Args:
+        frame: One row per labelled prompt, columns ``dataset``, ``cost``, ``severity``.
+        order: The sets, top to bottom (``threats.set_order``).
+    """
+    from expected_harm.threats import level_shares
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
+    plot_level_shares(level_shares(frame, "cost").loc[order], left, title="Execution cost")
+    plot_level_shares(level_shares(frame, "severity").loc[order], right, title="Severity")
+    return fig
+
+
+def plot_harm_by_likelihood(per_set: pd.DataFrame, highlight: str = DEFAULT_LIKELIHOOD,
+                            *, by: str = "dataset") -> Axes:
+    """Mean Expected Harm per row of ``by``, one line per Pr(execution | cost) function.
+
+    Rows are sorted by the ``highlight``ed function's mean, which is drawn solid and thick; the
+    others are dashed.
+
+    Args:
+        per_set: :func:`~expected_harm.harm.aggregate_expected_harm` by ``by``.
+        highlight: The function the page chose.
+        by: The column naming a row.
+    """
+    order = harm_order(per_set, highlight, by=by)
+    _, ax = plt.subplots(figsize=(8, 5))
+    for name, part in per_set.groupby("likelihood", sort=False):
+        part = part.set_index(by).loc[order]
+        chosen = name == highlight
+        ax.plot(part["mean"], range(len(part)), "o-" if chosen else "o--",
+                color=LIKELIHOOD_PALETTE[name], label=LIKELIHOOD_LABELS[name],
+                linewidth=2 if chosen else 1, alpha=1 if chosen else 0.7)
+    ax.set_yticks(range(len(order)), order)
+    ax.invert_yaxis()
+    ax.set_xlabel("mean Expected Harm of full compliance (0–5)")
+    ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+def harm_order(per_set: pd.DataFrame, highlight: str, *, by: str = "dataset") -> list[str]:
+    """The rows of ``per_set`` from highest to lowest mean under ``highlight``."""
+    chosen = per_set[per_set["likelihood"] == highlight]
+    return chosen.sort_values("mean", ascending=False)[by].tolist()
+
+
+def plot_confusions(paired: pd.DataFrame, scales: tuple[str, ...] = ("cost", "severity"), *,
+                    other: str = "rater") -> Figure:
+    """One confusion heatmap per scale: reference level (rows) against ``<scale>_<other>``."""
+    from expected_harm.stats import confusion
+
+    fig, axes = plt.subplots(1, len(scales), figsize=(4.5 * len(scales), 4), squeeze=False)
+    for ax, scale in zip(axes[0], scales):
+        table = confusion(paired[scale], paired[f"{scale}_{other}"])
+        sns.heatmap(table, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax)
+        ax.set_xlabel(f"{other} {scale}")
+        ax.set_ylabel(f"reference {scale}")
+        ax.set_title(scale)
+    return fig
+
+
 def plot_asr_by_level(
     rates: pd.DataFrame,
     *,

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from expected_harm.judges import Judge
 from expected_harm.models import ResponseCache, Status
@@ -219,3 +220,61 @@ def slope_reading(slopes: pd.DataFrame) -> str:
             f"by {row['odds_ratio']:.2f} (95% CI {np.exp(row['low']):.2f}–{np.exp(row['high']):.2f})."
         )
     return " ".join(sentences)
+
+
+# --- What notebook 02's published part shows: tables and the values its prose quotes ----------
+
+#: Where the published rows' cost and severity come from, for captions.
+REFERENCE_LEVELS = "AI-assistant reference labels (rubric 1.0), all 100 JBB goals"
+
+
+def models_of(rows: pd.DataFrame) -> str:
+    """The published target models, for provenance lines."""
+    return ", ".join(sorted(rows["target"].unique()))
+
+
+def attempts_report(rows: pd.DataFrame) -> tuple[Styler, dict[str, int]]:
+    """Attempts per model and attack (:func:`attempt_counts`), and the counts the prose quotes."""
+    counts = attempt_counts(rows)
+    style = counts.style.format({"ASR (JBB judge)": "{:.0%}"}).set_caption(
+        f"JailbreakBench artifacts: attempts per model and attack. Judge: {JBB_JUDGE} · "
+        f"Data: jbb_artifacts · n = {len(rows)}")
+    return style, {"n_published": len(rows), "n_no_submission": int(counts["no submission"].sum())}
+
+
+def slopes_report(rows: pd.DataFrame) -> tuple[Styler, dict[str, str]]:
+    """The cost slope per model (:func:`cost_slopes`) as a table, and its reading."""
+    slopes = cost_slopes(rows)
+    style = slopes.set_index("target").style.format(precision=3, na_rep="–").set_caption(
+        f"Cost slope (log-odds per cost level) per model, severity and attack held fixed; "
+        f"cluster-robust standard errors by goal. Judge: {JBB_JUDGE} · "
+        f"Levels: {REFERENCE_LEVELS} · Data: jbb_artifacts")
+    return style, {"published_slopes": slope_reading(slopes)}
+
+
+def rejudge_report(rejudged: pd.DataFrame, judge_name: str, per_cell: int | None,
+                   seed: int) -> tuple[Styler, dict[str, int]]:
+    """Agreement of the book's judge with the published verdicts on the re-read answers."""
+    from expected_harm.judges import validation_style
+    from expected_harm.stats import bootstrap_binary_agreement
+
+    agreement = bootstrap_binary_agreement(rejudged["jbb_verdict"],
+                                           {judge_name: rejudged["book_success"]}, seed=seed)
+    style = validation_style(agreement.assign(source="this book")).set_caption(
+        f"Our judge against the published JailbreakBench verdicts on {len(rejudged)} answers "
+        f"({per_cell} per model and attack, seed {seed}); 95% bootstrap intervals.")
+    return style, {"n_rejudged": len(rejudged)}
+
+
+def harm_table(harm: pd.DataFrame) -> pd.DataFrame:
+    """:func:`harm_by_target` as ``"0.42 [0.31, 0.55]"`` cells, targets × likelihoods.
+
+    Examples:
+        >>> frame = pd.DataFrame({"target": ["a"], "likelihood": ["linear"], "mean": [0.5],
+        ...                       "low": [0.25], "high": [1.0]})
+        >>> harm_table(frame).loc["a", "linear"]
+        '0.50 [0.25, 1.00]'
+    """
+    cells = [f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
+             for m, lo, hi in zip(harm["mean"], harm["low"], harm["high"])]
+    return harm.assign(cell=cells).pivot(index="target", columns="likelihood", values="cell")

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
+from pandas.io.formats.style import Styler
 
 ScaleName = Literal["cost", "severity"]
 
@@ -184,3 +185,14 @@ def load_scales() -> Scales:
         cost=_parse_scale("cost", raw["cost"]),
         severity=_parse_scale("severity", raw["severity"]),
     )
+
+
+def scale_values(scales: Scales) -> dict[str, str]:
+    """What the framework page quotes of the scales: each one's question and the version."""
+    return {"cost_question": scales.cost.question, "severity_question": scales.severity.question,
+            "scales_version": scales.version}
+
+
+def prose_table(frame: pd.DataFrame) -> Styler:
+    """A table of prose (levels, dimensions) left-aligned and without the pandas row index."""
+    return frame.style.hide(axis="index").set_properties(**{"text-align": "left"})

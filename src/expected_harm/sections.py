@@ -1,6 +1,9 @@
-"""The book's executable pages.
+"""The book's pages: the executable sections and the table of contents built from them.
 
-Each is a parameterised notebook that papermill runs into ``book/``.
+Each section is a parameterised notebook that papermill runs into ``book/``. :data:`PAGES` lists
+every page of the book in order, sections and prose pages alike, each with its part; the
+sections registry (:data:`SECTIONS`) and ``_toc.yml`` are both read off it, so adding a page is
+one line there (``expected-harm book`` rewrites ``_toc.yml``; a test checks the committed file).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class Section:
 
     Attributes:
         name: What ``expected-harm run`` calls it.
+        part: The part of the book it belongs to (``Foundations``, ``Findings``).
         notebook: File stem in ``notebooks/`` and in ``book/``.
         title: The page title.
         also_accepts: Types a parameter takes besides its default's (``layers``: ``"all"`` or
@@ -34,6 +38,12 @@ class Section:
     notebook: str
     title: str
     also_accepts: Mapping[str, tuple[type, ...]] = field(default_factory=dict)
+    part: str = "Findings"
+
+    @property
+    def file(self) -> str:
+        """The page's path in ``_toc.yml``: the executed copy in ``book/``."""
+        return f"book/{self.notebook}"
 
     @property
     def source(self) -> Path:
@@ -44,17 +54,77 @@ class Section:
         return project_root() / "book" / f"{self.notebook}.ipynb"
 
 
-SECTIONS: dict[str, Section] = {
-    s.name: s
-    for s in (
-        Section("framework", "framework", "The Expected Harm framework"),
-        Section("datasets", "datasets", "Datasets"),
-        Section("models", "models", "Models"),
-        Section("threat_distribution", "01_threat_distribution", "Threat distribution"),
-        Section("calibration", "02_calibration", "Inverse risk calibration"),
-        Section("probing", "05_probing", "Linear probes", also_accepts={"layers": (list,)}),
-    )
-}
+@dataclass(frozen=True)
+class Prose:
+    """A page of the book written in Markdown (``book/<stem>.md``); nothing runs for it."""
+
+    stem: str
+    part: str
+
+    @property
+    def file(self) -> str:
+        return f"book/{self.stem}"
+
+
+#: The book's first page, before any part.
+ROOT = Prose("intro", part="")
+
+#: Every page of the book after :data:`ROOT`, in reading order: the one place to add a page.
+#: Sections run in this order too (``expected-harm book``).
+PAGES: tuple[Section | Prose, ...] = (
+    Section("framework", "framework", "The Expected Harm framework", part="Foundations"),
+    Section("datasets", "datasets", "Datasets", part="Foundations"),
+    Section("models", "models", "Models", part="Foundations"),
+    Prose("annotations", part="Foundations"),
+    Section("threat_distribution", "01_threat_distribution", "Threat distribution"),
+    Section("calibration", "02_calibration", "Inverse risk calibration"),
+    Section("probing", "05_probing", "Linear probes", also_accepts={"layers": (list,)}),
+)
+
+SECTIONS: dict[str, Section] = {page.name: page for page in PAGES if isinstance(page, Section)}
+
+_TOC_HEADER = """\
+# Table of contents (jb-book), written by `expected-harm book` from expected_harm.sections.PAGES:
+# add a page there, not here. Files are named without extension; the sections' pages in book/
+# are notebooks that papermill executes from notebooks/ (generated, not committed).
+"""
+
+
+def toc_yaml(pages: tuple[Section | Prose, ...] = PAGES) -> str:
+    """The text of ``_toc.yml`` for ``pages``: one numbered part per ``part``, in first-use order.
+
+    Examples:
+        >>> print(toc_yaml((Prose("a", "One"), Prose("b", "Two"))).split("\\n", 3)[3])
+        format: jb-book
+        root: book/intro
+        parts:
+          - caption: One
+            numbered: true
+            chapters:
+              - file: book/a
+          - caption: Two
+            numbered: true
+            chapters:
+              - file: book/b
+        <BLANKLINE>
+    """
+    parts: dict[str, list[str]] = {}
+    for page in pages:
+        parts.setdefault(page.part, []).append(page.file)
+    lines = [_TOC_HEADER.rstrip("\n"), "format: jb-book", f"root: {ROOT.file}", "parts:"]
+    for caption, files in parts.items():
+        lines += [f"  - caption: {caption}", "    numbered: true", "    chapters:"]
+        lines += [f"      - file: {file}" for file in files]
+    return "\n".join(lines) + "\n"
+
+
+def write_toc(root: Path | None = None) -> Path:
+    """Write ``_toc.yml`` from :data:`PAGES` into the checkout (unchanged if it already agrees)."""
+    path = (root or project_root()) / "_toc.yml"
+    text = toc_yaml()
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return path
 
 
 def get_section(name: str) -> Section:
@@ -200,6 +270,18 @@ def run_section(
     running.replace(output)
     failed.unlink(missing_ok=True)
     return output
+
+
+def glue_all(values: Mapping[str, Any]) -> None:
+    """Glue each value under its name for the page's prose, without displaying it.
+
+    The package computes a page's readings as one mapping (name → value); this hands them to
+    ``myst_nb.glue`` as the notebooks did one call at a time, so the glued text is the same.
+    """
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, value, display=False)
 
 
 def glued_values(notebook: Path) -> dict[str, str]:

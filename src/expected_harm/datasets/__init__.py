@@ -40,6 +40,14 @@ from expected_harm.datasets._schema import (
     Group,
 )
 from expected_harm.datasets._sources import DataFile
+from expected_harm.datasets._summary import (
+    artifact_counts,
+    citations_markdown,
+    conversation_counts,
+    decomposition_counts,
+    registry_table,
+    set_sizes,
+)
 
 __all__ = [
     "GROUPS",
@@ -53,6 +61,10 @@ __all__ = [
     "DatasetSpec",
     "Group",
     "Subset",
+    "artifact_counts",
+    "citations_markdown",
+    "conversation_counts",
+    "decomposition_counts",
     "drop_duplicate_prompts",
     "duplicate_pairs",
     "duplicate_report",
@@ -63,6 +75,8 @@ __all__ = [
     "load_all",
     "normalise_prompt",
     "parse_dataset_spec",
+    "registry_table",
+    "set_sizes",
     "spec_of",
     "verify",
 ]
