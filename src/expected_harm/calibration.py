@@ -85,7 +85,7 @@ def coverage_text(items: pd.DataFrame) -> str:
             "them.")
 
 
-def rated_levels(items: pd.DataFrame, rater: str, *, progress: bool = True) -> pd.DataFrame:
+def rated_levels(items: pd.DataFrame, rater: str) -> pd.DataFrame:
     """The items with cost and severity from a rater model instead of the reference labels.
 
     Goes through :func:`expected_harm.threats.rate_items` (same Rater, same cache as the
@@ -94,7 +94,7 @@ def rated_levels(items: pd.DataFrame, rater: str, *, progress: bool = True) -> p
     """
     from expected_harm.threats import rate_items
 
-    rated = rate_items(items.assign(group="benchmark"), rater, progress=progress)
+    rated = rate_items(items.assign(group="benchmark"), rater)
     return items.assign(cost=rated["cost"].to_numpy(), severity=rated["severity"].to_numpy())
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from expected_harm.judges import Judge
-from expected_harm.models import ResponseCache, Status
+from expected_harm.models import Status
 from expected_harm.pipeline import judge_answers
 from expected_harm.stats import Estimate, bootstrap_mean, logistic_regression
 
@@ -94,19 +94,13 @@ def judged_sample(rows: pd.DataFrame, per_cell: int | None, seed: int) -> pd.Dat
     return shuffled.groupby(["target", "attack"], sort=False).head(per_cell).sort_index()
 
 
-def rejudge(
-    rows: pd.DataFrame,
-    judge: Judge,
-    *,
-    cache: ResponseCache | None = None,
-    progress: bool = True,
-) -> pd.DataFrame:
+def rejudge(rows: pd.DataFrame, judge: Judge) -> pd.DataFrame:
     """The rows with the book judge's verdicts beside the published ones.
 
     Adds ``judge_status``, ``book_verdict`` and ``book_success`` (the verdict where the judge
     gave one; missing otherwise, so an unparsed judgement is never a refusal).
     """
-    judged = judge_answers(rows["prompt"], rows["response"], judge, cache=cache, progress=progress)
+    judged = judge_answers(rows["prompt"], rows["response"], judge)
     out = rows.reset_index(drop=True).assign(
         judge_status=judged["judge_status"].to_numpy(), book_verdict=judged["verdict"].to_numpy()
     )

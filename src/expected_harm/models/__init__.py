@@ -2,9 +2,11 @@
 
 Typical use::
 
-    from expected_harm.models import get_model, generate
+    from expected_harm.models import ResponseCache, generate, get_model, run_settings
     model = get_model("embedded:smollm2-135m")
     results = generate(model, ["What is the capital of France?"])
+    with run_settings(cache=ResponseCache(tmp_path), progress=False):
+        ...  # every model call in here uses that cache and shows no progress bar
 
 Backends (``embedded``, ``openai``, ``openai-compatible``) register under their spec prefix
 (:func:`register_backend`); a role that takes a model takes a ChatModel or a spec through
@@ -12,6 +14,7 @@ Backends (``embedded``, ``openai``, ``openai-compatible``) register under their 
 """
 
 from expected_harm.models._cache import ResponseCache, cache_key
+from expected_harm.models._context import RunSettings, run_settings
 from expected_harm.models._embedded import EMBEDDED_MODELS, EmbeddedChatModel, embedded_model
 from expected_harm.models._model import BlockedError, ChatModel, ModelConfigError, TransientError
 from expected_harm.models._openai import OpenAIChatModel
@@ -62,6 +65,7 @@ __all__ = [
     "Reply",
     "ResponseCache",
     "RetryPolicy",
+    "RunSettings",
     "Status",
     "TokenLogprob",
     "TransientError",
@@ -77,6 +81,7 @@ __all__ = [
     "get_model",
     "parse_spec",
     "register_backend",
+    "run_settings",
     "summarize",
     "to_frame",
     "valid_forms",
