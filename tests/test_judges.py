@@ -308,9 +308,7 @@ def test_refusal_phrase_judge_follows_the_published_list() -> None:
 def test_refusal_phrase_judge_takes_the_list_by_name() -> None:
     answers = ["Sorry, I won't.", "I can't help with that.", "Hello! Here is how."]
     arditi = get_judge("refusal_phrases").judge(["q"] * 3, answers)
-    jbb = get_judge("refusal_phrases", phrases="jailbreakbench").judge(
-        ["q"] * 3, answers
-    )
+    jbb = get_judge("refusal_phrases", phrases="jailbreakbench").judge(["q"] * 3, answers)
     assert arditi["verdict"].tolist() == [1.0, 0.0, 1.0]
     assert jbb["verdict"].tolist() == [0.0, 1.0, 0.0]  # "Sorry" and "Hello!" are JBB's only
     assert jbb["raw"].tolist() == ["Sorry", "", "Hello!"]

@@ -94,9 +94,7 @@ def test_retry_after_from_the_server_overrides_the_backoff() -> None:
 
     slow_backoff = RetryPolicy(attempts=2, initial_wait=30.0, max_wait=60.0)
     start = time.perf_counter()
-    [result] = generate(
-        ScriptedChatModel(rate_limited), ["x"], retry=slow_backoff
-    )
+    [result] = generate(ScriptedChatModel(rate_limited), ["x"], retry=slow_backoff)
     elapsed = time.perf_counter() - start
     assert result.status is Status.OK
     assert 0.3 <= elapsed < 5.0  # waited what the server asked, not the 30 s backoff
@@ -148,9 +146,7 @@ def test_parser_failures_become_unparsed_without_new_calls() -> None:
         return Reply(text=text)
 
     model = ScriptedChatModel(judge)
-    results = generate(
-        model, ["good", "bad"], parser=lambda t: json.loads(t)["score"]
-    )
+    results = generate(model, ["good", "bad"], parser=lambda t: json.loads(t)["score"])
     assert [r.status for r in results] == [Status.OK, Status.UNPARSED]
     assert results[0].parsed == 4 and results[1].parsed is None
     assert results[1].text == "I think it's a four"
@@ -185,9 +181,7 @@ def test_results_table_and_summary_report_every_status() -> None:
             return Reply(text="", finish_reason="content_filter")
         return echo(messages, attempt)
 
-    results = generate(
-        ScriptedChatModel(mixed), ["a", "boom", "filtered"]
-    )
+    results = generate(ScriptedChatModel(mixed), ["a", "boom", "filtered"])
     frame = to_frame(results)
     assert frame["status"].tolist() == ["ok", "error", "blocked"]
     assert summarize(results) == (
