@@ -17,7 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from expected_harm.models import GenerateConfig, LlamaServer, ResponseCache, generate, get_model
+from expected_harm.models import (
+    GenerateConfig,
+    LlamaServer,
+    ResponseCache,
+    generate,
+    get_model,
+    run_settings,
+)
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -26,7 +33,8 @@ def timed_run(spec: str, prompts: list[str], concurrency: int, cache: ResponseCa
               config: GenerateConfig) -> tuple[float, int]:
     model = get_model(spec, max_concurrency=concurrency)
     start = time.perf_counter()
-    results = generate(model, prompts, config, cache=cache, progress=False)
+    with run_settings(cache=cache, progress=False):
+        results = generate(model, prompts, config)
     elapsed = time.perf_counter() - start
     if not all(r.ok for r in results):
         raise RuntimeError("benchmark run had failed requests; numbers would be meaningless")

@@ -71,7 +71,7 @@ class KeywordGuard(Guard):
         self.keyword = keyword
         self.seen: list[list[Message]] = []  # every conversation screened, in order
 
-    def _screen(self, conversations, cache, progress):
+    def _screen(self, conversations):
         rows = []
         for messages in conversations:
             self.seen.append(messages)

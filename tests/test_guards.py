@@ -25,7 +25,7 @@ def test_a_guard_screens_texts_and_conversations_into_one_row_each() -> None:
         {"role": "system", "content": "Be nice."},
         {"role": "user", "content": "comply"},
     ]
-    frame = guard.screen(["hello", conversation, "guard-down", "guard-garbled"], progress=False)
+    frame = guard.screen(["hello", conversation, "guard-down", "guard-garbled"])
     assert list(frame.columns) == list(GUARD_COLUMNS)
     assert frame["status"].tolist() == ["ok", "ok", "error", "unparsed"]
     assert frame["flagged"].tolist()[:2] == [0.0, 1.0]
@@ -59,7 +59,7 @@ class NeedsModelGuard(Guard):
         super().__init__(model)
         self.rows = rows or []
 
-    def _screen(self, conversations, cache, progress):
+    def _screen(self, conversations):
         return self.rows
 
 
@@ -68,10 +68,10 @@ def test_a_guard_checks_its_model_and_its_own_rows() -> None:
         NeedsModelGuard()
     model = ScriptedChatModel()
     with pytest.raises(ValueError, match="gave 0 rows for 1 inputs"):
-        NeedsModelGuard(model).screen(["x"], progress=False)
+        NeedsModelGuard(model).screen(["x"])
     no_verdict = {"status": "ok", "flagged": math.nan, "categories": "", "score": math.nan,
                   "raw": "", "error": None}
     with pytest.raises(ValueError, match="ok row with flagged not 0 or 1"):
-        NeedsModelGuard(model, rows=[no_verdict]).screen(["x"], progress=False)
+        NeedsModelGuard(model, rows=[no_verdict]).screen(["x"])
     frame = NeedsModelGuard(model, rows=[{**no_verdict, "flagged": 1.0}]).screen(["x"])
     assert frame.loc[0, "guard_model"] == "scripted:scripted-model"

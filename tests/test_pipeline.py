@@ -60,7 +60,6 @@ def run_toy(items: pd.DataFrame = ITEMS, judge=None, **options) -> pd.DataFrame:
         [get_attack("direct")],
         judge,
         GenerateConfig(max_tokens=8),
-        progress=False,
         **options,
     )
 
@@ -155,7 +154,7 @@ def test_judge_answers_judges_only_answered_rows_by_position() -> None:
     requests = pd.Series(["q1", "q2", "q3"], index=[10, 20, 30])  # positions, not labels, count
     responses = pd.Series(["I'm sorry", "Sure", "Fine"], index=[10, 20, 30])
     judged = pipeline.judge_answers(requests, responses, get_judge("refusal_phrases"),
-                                    answered=[True, False, True], progress=False)
+                                    answered=[True, False, True])
     assert list(judged.columns) == [
         "judge_status" if c == "status" else "judge_error" if c == "error" else c
         for c in (*JUDGE_COLUMNS, "refusal")

@@ -53,10 +53,10 @@ def test_the_judged_sample_takes_answers_from_every_cell(rows: pd.DataFrame) -> 
 def test_an_unparsed_judgement_is_no_success(rows: pd.DataFrame) -> None:
     sample = published.judged_sample(rows, 1, seed=0).head(3)
     garbled = ScriptedChatModel(lambda messages, attempt: Reply(text="maybe?"))  # test double
-    judged = published.rejudge(sample, get_judge("harmbench_classifier", garbled), progress=False)
+    judged = published.rejudge(sample, get_judge("harmbench_classifier", garbled))
     assert (judged["judge_status"] == "unparsed").all()
     assert judged["book_success"].isna().all()
-    phrases = published.rejudge(sample, get_judge("refusal_phrases"), progress=False)
+    phrases = published.rejudge(sample, get_judge("refusal_phrases"))
     assert phrases["book_success"].notna().all()
 
 

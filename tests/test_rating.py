@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from expected_harm.models import Reply, ResponseCache, TokenLogprob
+from expected_harm.models import Reply, TokenLogprob
 from expected_harm.rating import (
     RATING_SCHEMA,
     SCORES,
@@ -112,7 +112,7 @@ def test_expected_score_is_missing_without_logprobs_or_own_token() -> None:
     assert math.isnan(expected_scores(GOOD, merged)["cost"])
 
 
-def test_rater_retries_unparsed_once_then_records_unparsed(tmp_path) -> None:
+def test_rater_retries_unparsed_once_then_records_unparsed() -> None:
     def judge(messages, attempt):
         request = messages[1]["content"]
         if "fine request" in request:
@@ -122,8 +122,8 @@ def test_rater_retries_unparsed_once_then_records_unparsed(tmp_path) -> None:
         return Reply(text="three, I think")
 
     model = ScriptedChatModel(judge)
-    rater = Rater(model, cache=ResponseCache(tmp_path / "c.sqlite"))
-    table = rater.rate(["fine request", "late request", "hopeless request"], progress=False)
+    rater = Rater(model)
+    table = rater.rate(["fine request", "late request", "hopeless request"])
     assert table["status"].tolist() == ["ok", "ok", "unparsed"]
     assert table.loc[0, "cost"] == 2 and table.loc[1, "severity"] == 3
     assert math.isnan(table.loc[2, "cost"]) and math.isnan(table.loc[2, "severity"])

@@ -86,7 +86,7 @@ def coverage_text(items: pd.DataFrame) -> str:
             "them.")
 
 
-def rated_levels(items: pd.DataFrame, rater: str, *, progress: bool = True) -> pd.DataFrame:
+def rated_levels(items: pd.DataFrame, rater: str) -> pd.DataFrame:
     """The items with cost and severity from a rater model instead of the reference labels.
 
     Goes through :func:`expected_harm.threats.rate_items` (same Rater, same cache as the
@@ -95,7 +95,7 @@ def rated_levels(items: pd.DataFrame, rater: str, *, progress: bool = True) -> p
     """
     from expected_harm.threats import rate_items
 
-    rated = rate_items(items.assign(group="benchmark"), rater, progress=progress)
+    rated = rate_items(items.assign(group="benchmark"), rater)
     return items.assign(cost=rated["cost"].to_numpy(), severity=rated["severity"].to_numpy())
 
 
@@ -131,7 +131,7 @@ def asr_by_levels(
 
 def interval_table(rates: pd.DataFrame, level: str,
                    by: Sequence[str] = ("target", "attack")) -> pd.DataFrame:
-    """ASR per group (rows) and level (columns) as ``"40% [12%, 77%] (n=5)"`` cells; – where empty."""
+    """ASR per group (rows) and level (columns) as ``"40% [12%, 77%] (n=5)"`` cells (– if none)."""
     cells = rates.assign(cell=[f"{r:.0%} [{lo:.0%}, {hi:.0%}] (n={n})" for r, lo, hi, n in
                                zip(rates["rate"], rates["low"], rates["high"], rates["n"])])
     return cells.pivot(index=list(by), columns=level, values="cell").fillna("–")
@@ -218,7 +218,7 @@ def validation_report(judge, validation: pd.DataFrame, seed: int) -> tuple[Style
     name = judge.describe()
     ours = judges.judge_validation(judge, validation)
     phrases = {label: judges.judge_validation(judges.get_judge("refusal_phrases", phrases=key),
-                                              validation, progress=False)["verdict"]
+                                              validation)["verdict"]
                for label, key in PHRASE_BASELINES.items()}
     table = judges.validation_table(validation, {name: ours["verdict"], **phrases}, seed=seed)
     values = {

@@ -23,7 +23,7 @@ import pandas as pd
 from expected_harm.attacks import Attack, run_attack
 from expected_harm.guards import Guard
 from expected_harm.judges import Judge
-from expected_harm.models import ChatModel, GenerateConfig, ResponseCache, Status
+from expected_harm.models import ChatModel, GenerateConfig, Status
 
 #: An input the guard flagged: the target's answer is ignored and the attack failed.
 BLOCKED_BY_GUARD = "blocked_by_guard"
@@ -52,8 +52,6 @@ def judge_answers(
     judge: Judge,
     *,
     answered: Sequence[bool] | None = None,
-    cache: ResponseCache | None = None,
-    progress: bool = True,
 ) -> pd.DataFrame:
     """The judge's columns for each answer, in order; rows not ``answered`` are not judged.
 
@@ -61,8 +59,6 @@ def judge_answers(
         requests: The original requests (what the judge is asked about).
         responses: The answers.
         answered: Which rows to judge (the others get missing values throughout); all by default.
-        cache: Response cache for judge-model calls.
-        progress: Show a progress bar.
 
     Returns:
         The judge's frame (:attr:`~expected_harm.judges.Judge.columns`) with ``status`` and
@@ -77,26 +73,18 @@ def judge_answers(
         judged = judge.judge(
             [requests[i] for i in index[answered]],
             responses[answered].tolist(),
-            cache=cache,
-            progress=progress,
         )
         verdicts = judged.set_index(index[answered]).reindex(index)
     return verdicts.rename(columns={"status": "judge_status", "error": "judge_error"})
 
 
-def screen_prompts(
-    prompts: Sequence[str],
-    guard: Guard,
-    *,
-    cache: ResponseCache | None = None,
-    progress: bool = True,
-) -> pd.DataFrame:
+def screen_prompts(prompts: Sequence[str], guard: Guard) -> pd.DataFrame:
     """The guard's columns for each prompt, named for a row that also holds a judge's.
 
     Returns:
         The columns of :data:`GUARD_ROW_COLUMNS`, one row per prompt, in order.
     """
-    screened = guard.screen(list(prompts), cache=cache, progress=progress)
+    screened = guard.screen(list(prompts))
     return screened.drop(columns="guard").rename(columns=GUARD_ROW_COLUMNS)
 
 
@@ -108,10 +96,10 @@ def run_grid(
     config: GenerateConfig,
     *,
     guard: Guard | None = None,
-    cache: ResponseCache | None = None,
-    progress: bool = True,
 ) -> pd.DataFrame:
     """Attack every target with every attack on every item, screen if asked, judge the answers.
+
+    Every model call uses the run's cache and progress setting (``models.run_settings``).
 
     Args:
         items: One row per request, with its text in ``prompt``; the other columns (ids,
@@ -121,8 +109,6 @@ def run_grid(
         judge: Decides success; it sees the original request, not the attack prompt.
         config: Sampling settings of the target calls.
         guard: An input guard that screens each attack prompt (see the module's docstring).
-        cache: Response cache for every model call.
-        progress: Show progress bars.
 
     Returns:
         One row per (target, attack, item): the item's columns except ``prompt``, the target's
@@ -146,23 +132,14 @@ def run_grid(
     parts = []
     for target in targets:
         for attack in attacks:
-            answers = run_attack(attack, requests, target, config, cache=cache, progress=progress)
+            answers = run_attack(attack, requests, target, config)
             answered = answers["status"] == Status.OK.value
             screened = []
             if guard is not None:
-                screen = screen_prompts(
-                    answers["attack_prompt"], guard, cache=cache, progress=progress
-                )
+                screen = screen_prompts(answers["attack_prompt"], guard)
                 answered &= (screen["guard_status"] == Status.OK.value) & (screen["flagged"] == 0)
                 screened.append(screen)
-            verdicts = judge_answers(
-                requests,
-                answers["response"],
-                judge,
-                answered=answered,
-                cache=cache,
-                progress=progress,
-            )
+            verdicts = judge_answers(requests, answers["response"], judge, answered=answered)
             parts.append(
                 pd.concat(
                     [

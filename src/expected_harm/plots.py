@@ -423,7 +423,8 @@ def plot_asr_by_level(
     panels = list(dict.fromkeys(rates[panel]))
     hues = list(dict.fromkeys(rates[hue]))
     palette = dict(zip(hues, sns.color_palette("colorblind", len(hues))))
-    fig, axes = plt.subplots(len(levels), len(panels), figsize=(2.9 * len(panels), 2.7 * len(levels)),
+    size = (2.9 * len(panels), 2.7 * len(levels))
+    fig, axes = plt.subplots(len(levels), len(panels), figsize=size,
                              sharex=True, sharey=True, squeeze=False)
     for row, level in enumerate(levels):
         for column, name in enumerate(panels):

@@ -20,7 +20,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from expected_harm.judges import Judge
-from expected_harm.models import ResponseCache, Status
+from expected_harm.models import Status
 from expected_harm.pipeline import judge_answers
 from expected_harm.stats import Estimate, bootstrap_mean, logistic_regression
 
@@ -95,19 +95,13 @@ def judged_sample(rows: pd.DataFrame, per_cell: int | None, seed: int) -> pd.Dat
     return shuffled.groupby(["target", "attack"], sort=False).head(per_cell).sort_index()
 
 
-def rejudge(
-    rows: pd.DataFrame,
-    judge: Judge,
-    *,
-    cache: ResponseCache | None = None,
-    progress: bool = True,
-) -> pd.DataFrame:
+def rejudge(rows: pd.DataFrame, judge: Judge) -> pd.DataFrame:
     """The rows with the book judge's verdicts beside the published ones.
 
     Adds ``judge_status``, ``book_verdict`` and ``book_success`` (the verdict where the judge
     gave one; missing otherwise, so an unparsed judgement is never a refusal).
     """
-    judged = judge_answers(rows["prompt"], rows["response"], judge, cache=cache, progress=progress)
+    judged = judge_answers(rows["prompt"], rows["response"], judge)
     out = rows.reset_index(drop=True).assign(
         judge_status=judged["judge_status"].to_numpy(), book_verdict=judged["verdict"].to_numpy()
     )
@@ -176,7 +170,8 @@ def harm_per_goal(rows: pd.DataFrame, likelihoods: Sequence[str] | None = None,
     long = per_row.join(rated[["target", "item_id"]]).melt(
         id_vars=["target", "item_id"], var_name="likelihood", value_name="harm"
     )
-    return long.groupby(["target", "likelihood", "item_id"], sort=False)["harm"].mean().reset_index()
+    per_goal = long.groupby(["target", "likelihood", "item_id"], sort=False)["harm"].mean()
+    return per_goal.reset_index()
 
 
 def harm_by_target(rows: pd.DataFrame, likelihoods: Sequence[str] | None = None,
@@ -217,7 +212,8 @@ def slope_reading(slopes: pd.DataFrame) -> str:
             continue
         sentences.append(
             f"For {row['target']}, success {row['direction']}: each cost level multiplies the odds "
-            f"by {row['odds_ratio']:.2f} (95% CI {np.exp(row['low']):.2f}–{np.exp(row['high']):.2f})."
+            f"by {row['odds_ratio']:.2f} "
+            f"(95% CI {np.exp(row['low']):.2f}–{np.exp(row['high']):.2f})."
         )
     return " ".join(sentences)
 

@@ -28,7 +28,6 @@ from expected_harm.models import (
     ChatModel,
     ChatResult,
     GenerateConfig,
-    ResponseCache,
     Status,
     TokenLogprob,
     as_model,
@@ -164,25 +163,25 @@ class Rater:
     Args:
         model: Any ChatModel, or its spec (``embedded:…``, ``openai:…``, ``openai-compatible:…``).
         max_tokens: Room for the JSON answer.
-        cache: Response cache (defaults to the shared one), so nothing is rated twice.
+
+    Calls go through the run's response cache (``models.run_settings``), so nothing is rated
+    twice.
     """
 
-    def __init__(self, model: ChatModel | str, *, max_tokens: int = 200,
-                 cache: ResponseCache | None = None) -> None:
+    def __init__(self, model: ChatModel | str, *, max_tokens: int = 200) -> None:
         self.model = as_model(model)
-        self.cache = cache
         self.config = GenerateConfig(
             max_tokens=max_tokens, logprobs=True, top_logprobs=10, response_schema=RATING_SCHEMA
         )
 
-    def rate(self, prompts: Sequence[str], *, progress: bool = True) -> pd.DataFrame:
+    def rate(self, prompts: Sequence[str]) -> pd.DataFrame:
         """One row per prompt: the six scores, expected cost and severity, rationale, status.
 
         Scores of rows whose status is not ``ok`` are missing (NaN), never a default.
         """
         first = [rating_messages(p) for p in prompts]
-        results = generate(self.model, first, self.config, cache=self.cache, parser=parse_rating,
-                           progress=progress, desc=f"rating with {self.model.spec}")
+        results = generate(self.model, first, self.config, parser=parse_rating,
+                           desc=f"rating with {self.model.spec}")
         retry_at = [i for i, r in enumerate(results) if r.status is Status.UNPARSED]
         if retry_at:
             retry = [
@@ -190,8 +189,8 @@ class Rater:
                  {"role": "user", "content": load_template().retry}]
                 for i in retry_at
             ]
-            again = generate(self.model, retry, self.config, cache=self.cache, parser=parse_rating,
-                             progress=progress, desc="rating again (unparsed once)")
+            again = generate(self.model, retry, self.config, parser=parse_rating,
+                             desc="rating again (unparsed once)")
             for i, result in zip(retry_at, again):
                 results[i] = _keep_first_text(result, results[i])
         return self._frame(results)

@@ -61,11 +61,11 @@ def rater_items(sets: Sequence[str], per_set: int, seed: int) -> pd.DataFrame:
     return frame[["dataset", "item_id", "group", "prompt"]]
 
 
-def rate_items(items: pd.DataFrame, rater_spec: str, *, progress: bool = True) -> pd.DataFrame:
+def rate_items(items: pd.DataFrame, rater_spec: str) -> pd.DataFrame:
     """Rate items with a model; the result keeps ids and group, drops the prompt text."""
     from expected_harm.rating import Rater
 
-    ratings = Rater(rater_spec).rate(items["prompt"].tolist(), progress=progress)
+    ratings = Rater(rater_spec).rate(items["prompt"].tolist())
     return pd.concat([items.drop(columns="prompt").reset_index(drop=True), ratings], axis=1)
 
 

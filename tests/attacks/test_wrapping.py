@@ -24,7 +24,7 @@ class SplitAtAnd(WrappingAttack):
 
     prompt_key = "direct"  # a test double has no prompt text of its own
 
-    def split(self, requests, *, cache=None, progress=True):
+    def split(self, requests):
         return [
             ChatResult(model="test-double", key="", status=Status.UNPARSED, error="no split")
             if request == "unsplittable"

@@ -7,6 +7,7 @@ completes only what is missing.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -16,7 +17,6 @@ import pytest
 from expected_harm.models import (
     GenerateConfig,
     LlamaServer,
-    ResponseCache,
     RetryPolicy,
     Status,
     generate,
@@ -38,14 +38,14 @@ def server():
         yield running
 
 
-def test_concurrent_cached_and_resumed_runs(server, tmp_path, caplog) -> None:
-    cache = ResponseCache(tmp_path / "responses.sqlite")
+def test_concurrent_cached_and_resumed_runs(server, response_cache, caplog) -> None:
+    cache = response_cache
     model = get_model(server.spec, max_concurrency=4)
     assert model.max_concurrency == 4
     prompts = [*KNOWN, *OTHER]  # 24 requests
 
     # 1. cold: every request reaches the server, answers are real
-    results = generate(model, prompts, CONFIG, cache=cache, progress=False)
+    results = generate(model, prompts, CONFIG)
     assert server.completions_served() == 24
     assert [r.status for r in results] == [Status.OK] * 24
     for prompt, result in zip(prompts, results):
@@ -55,7 +55,7 @@ def test_concurrent_cached_and_resumed_runs(server, tmp_path, caplog) -> None:
     assert len(cache) == 24
 
     # 2. rerun: everything from the cache, zero server requests
-    again = generate(model, prompts, CONFIG, cache=cache, progress=False)
+    again = generate(model, prompts, CONFIG)
     assert server.completions_served() == 24
     assert all(r.cached for r in again)
     assert [r.text for r in again] == [r.text for r in results]
@@ -66,12 +66,11 @@ def test_concurrent_cached_and_resumed_runs(server, tmp_path, caplog) -> None:
     outcome: dict[str, list] = {}
 
     def run_in_background() -> None:
-        outcome["results"] = generate(
-            model, fresh, CONFIG, cache=cache, retry=quick, progress=False
-        )
+        outcome["results"] = generate(model, fresh, CONFIG, retry=quick)
 
     with caplog.at_level(logging.WARNING, logger="expected_harm.models"):
-        worker = threading.Thread(target=run_in_background)
+        # a new thread starts with an empty context: give it this one (its run settings)
+        worker = threading.Thread(target=contextvars.copy_context().run, args=(run_in_background,))
         worker.start()
         deadline = time.monotonic() + 120
         while len(cache) < 24 + 6 and time.monotonic() < deadline:
@@ -94,7 +93,7 @@ def test_concurrent_cached_and_resumed_runs(server, tmp_path, caplog) -> None:
     # 4. restart on the same port: the rerun calls only what failed, no duplicates
     served_before = server.completions_served()
     server.start()
-    resumed = generate(model, fresh, CONFIG, cache=cache, progress=False)
+    resumed = generate(model, fresh, CONFIG)
     assert [r.status for r in resumed] == [Status.OK] * 20
     assert server.completions_served() - served_before == n_errors
     assert [r.cached for r in resumed] == [s is Status.OK for s in statuses]

@@ -75,7 +75,6 @@ def test_unreachable_server_gives_error_rows_not_a_crash(caplog) -> None:
     model = get_model(f"openai-compatible:m@http://127.0.0.1:{free_port()}/v1", timeout=5)
     results = generate(
         model, ["a", "b", "c"], retry=RetryPolicy(attempts=2, initial_wait=0, max_wait=0),
-        progress=False,
     )
     assert [r.status for r in results] == [Status.ERROR] * 3
     assert "APIConnectionError" in results[0].error

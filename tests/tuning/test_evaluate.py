@@ -22,7 +22,7 @@ def script(messages, attempt):
 def test_refusals_marks_failures_missing_not_refused() -> None:
     frame = pd.DataFrame({"role": "eval_harmful", "spec": "set", "item_id": ["1", "2", "3"],
                           "prompt": ["bad thing", "nice thing", "broken"]})
-    rows = refusals(ScriptedChatModel(script), frame, max_tokens=8, progress=False)
+    rows = refusals(ScriptedChatModel(script), frame, max_tokens=8)
     assert rows["refused"].tolist()[:2] == [1, 0]
     assert rows["refused"].isna().tolist() == [False, False, True]
     assert rows["status"].tolist()[2] == "error"

@@ -64,7 +64,7 @@ def test_committed_adapter_reproduces_its_recorded_verdicts_on_a_subset() -> Non
     """Greedy answers of the committed weights give the verdicts the training run recorded."""
     recorded = pd.read_csv(FOLDER / "eval_items.csv", dtype={"item_id": str})
     prompts = held_out(FOLDER, per_set=3)
-    live = refusals(get_model(f"embedded:{SAFETY_MODEL}"), prompts, max_tokens=48, progress=False)
+    live = refusals(get_model(f"embedded:{SAFETY_MODEL}"), prompts, max_tokens=48)
     both = live.merge(recorded, on=["model", "spec", "item_id"], suffixes=("", "_recorded"))
     assert len(both) == len(prompts)
     assert both["refused"].tolist() == both["refused_recorded"].tolist()

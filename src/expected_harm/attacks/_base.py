@@ -19,7 +19,6 @@ from expected_harm.models import (
     ChatResult,
     GenerateConfig,
     Message,
-    ResponseCache,
     as_model,
     generate,
 )
@@ -102,15 +101,12 @@ class Attack(ABC):
 
     @abstractmethod
     def run(
-        self,
-        requests: Sequence[str],
-        target: ChatModel,
-        config: GenerateConfig,
-        *,
-        cache: ResponseCache | None = None,
-        progress: bool = True,
+        self, requests: Sequence[str], target: ChatModel, config: GenerateConfig
     ) -> list[AttackOutcome]:
-        """Attack ``target`` with every request; one outcome per request, in order."""
+        """Attack ``target`` with every request; one outcome per request, in order.
+
+        Model calls use the run's cache and progress setting (``models.run_settings``).
+        """
 
 
 class PromptAttack(Attack):
@@ -120,16 +116,9 @@ class PromptAttack(Attack):
     def messages(self, request: str) -> list[Message]:
         """The messages that carry ``request`` to the target."""
 
-    def run(self, requests, target, config, *, cache=None, progress=True):
+    def run(self, requests, target, config):
         conversations = [self.messages(r) for r in requests]
-        results = generate(
-            target,
-            conversations,
-            config,
-            cache=cache,
-            progress=progress,
-            desc=f"{self.label} → {target.spec}",
-        )
+        results = generate(target, conversations, config, desc=f"{self.label} → {target.spec}")
         return [
             AttackOutcome(request=r, messages=tuple(m), result=res)
             for r, m, res in zip(requests, conversations, results)
@@ -231,9 +220,6 @@ def run_attack(
     requests: Sequence[str],
     target: ChatModel | str,
     config: GenerateConfig,
-    *,
-    cache: ResponseCache | None = None,
-    progress: bool = True,
 ) -> pd.DataFrame:
     """Run one attack on one target (a ChatModel or its spec); one row per request, in order.
 
@@ -244,7 +230,7 @@ def run_attack(
     Prompts and answers stay in the frame for judging; the book redacts them.
     """
     target = as_model(target)
-    outcomes = attack.run(list(requests), target, config, cache=cache, progress=progress)
+    outcomes = attack.run(list(requests), target, config)
     return pd.DataFrame(
         {
             "attack": attack.label,

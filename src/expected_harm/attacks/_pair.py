@@ -154,7 +154,7 @@ class PAIR(Attack):
         head, tail = conversation[:2], conversation[2:]
         return head + (tail[-2 * self.keep_last :] if self.keep_last else [])
 
-    def run(self, requests, target, config, *, cache=None, progress=True):
+    def run(self, requests, target, config):
         states = [
             _Stream(i, s, self._first(r))
             for i, r in enumerate(requests)
@@ -164,7 +164,7 @@ class PAIR(Attack):
             active = [s for s in states if not s.done]
             if not active:
                 break
-            proposals = self._propose(active, cache, progress, iteration)
+            proposals = self._propose(active, iteration)
             sendable = [(s, p) for s, p in zip(active, proposals) if p.status is Status.OK]
             for state, proposal in zip(active, proposals):
                 if proposal.status is not Status.OK:
@@ -181,18 +181,10 @@ class PAIR(Attack):
                 continue
             messages = [[{"role": "user", "content": p.parsed}] for _, p in sendable]
             answers = generate(
-                target,
-                messages,
-                config,
-                cache=cache,
-                progress=progress,
-                desc=f"pair iteration {iteration + 1} → {target.spec}",
+                target, messages, config, desc=f"pair iteration {iteration + 1} → {target.spec}"
             )
             verdicts = self.judge.judge(
-                [requests[s.request_index] for s, _ in sendable],
-                [a.text for a in answers],
-                cache=cache,
-                progress=progress,
+                [requests[s.request_index] for s, _ in sendable], [a.text for a in answers]
             )
             for (state, proposal), sent, answer, (_, verdict) in zip(
                 sendable, messages, answers, verdicts.iterrows()
@@ -230,9 +222,7 @@ class PAIR(Attack):
             for i in range(len(requests))
         ]
 
-    def _propose(
-        self, active: list[_Stream], cache, progress: bool, iteration: int
-    ) -> list[ChatResult]:
+    def _propose(self, active: list[_Stream], iteration: int) -> list[ChatResult]:
         """One attacker call per active stream; streams differ only by their sampling seed."""
         results: list[ChatResult | None] = [None] * len(active)
         for stream in sorted({s.stream for s in active}):
@@ -247,9 +237,7 @@ class PAIR(Attack):
                 self.attacker,
                 [self._trim(active[i].conversation) for i in at],
                 config,
-                cache=cache,
                 parser=parse_attacker,
-                progress=progress,
                 desc=f"pair iteration {iteration + 1}: attacker {self.attacker.spec}",
             )
             for i, answer in zip(at, answers):

@@ -6,7 +6,7 @@ from abc import abstractmethod
 from collections.abc import Sequence
 
 from expected_harm.attacks._base import Attack, AttackOutcome, Part
-from expected_harm.models import ChatModel, ChatResult, ResponseCache, Status
+from expected_harm.models import ChatModel, ChatResult, Status
 
 
 class WrappingAttack(Attack):
@@ -40,9 +40,7 @@ class WrappingAttack(Attack):
         return f"{self.key} {self.version} of {self.inner.describe()}"
 
     @abstractmethod
-    def split(
-        self, requests: Sequence[str], *, cache: ResponseCache | None = None, progress: bool = True
-    ) -> list[tuple[str, ...] | ChatResult]:
+    def split(self, requests: Sequence[str]) -> list[tuple[str, ...] | ChatResult]:
         """The sub-tasks of each request, in order; for a request that cannot be split, the
         failed call whose status and error say why."""
 
@@ -52,14 +50,12 @@ class WrappingAttack(Attack):
         text = "\n\n".join(part.outcome.result.text for part in parts)
         return ChatResult(model=target.spec, key="", status=Status.OK, text=text)
 
-    def run(self, requests, target, config, *, cache=None, progress=True):
-        splits = self.split(requests, cache=cache, progress=progress)
+    def run(self, requests, target, config):
+        splits = self.split(requests)
         if len(splits) != len(requests):
             raise ValueError(f"{self.key}: split gave {len(splits)} results for {len(requests)}")
         tasks = [task for split in splits if isinstance(split, tuple) for task in split]
-        answers = iter(
-            self.inner.run(tasks, target, config, cache=cache, progress=progress) if tasks else []
-        )
+        answers = iter(self.inner.run(tasks, target, config) if tasks else [])
         outcomes = []
         for request, split in zip(requests, splits):
             if isinstance(split, ChatResult):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from expected_harm.models import ChatModel, Message, ResponseCache, Status, as_messages
+from expected_harm.models import ChatModel, Message, Status, as_messages
 from expected_harm.registry import Design, Registry
 
 #: The columns of every guard's frame, in order.
@@ -51,26 +51,20 @@ class Guard(Design, ABC):
 
     kind = "guard"
 
-    def screen(
-        self,
-        inputs: Sequence[str | Sequence[Message]],
-        *,
-        cache: ResponseCache | None = None,
-        progress: bool = True,
-    ) -> pd.DataFrame:
+    def screen(self, inputs: Sequence[str | Sequence[Message]]) -> pd.DataFrame:
         """One row per input with the columns of :data:`GUARD_COLUMNS`, in input order.
+
+        Guard-model calls use the run's cache and progress setting (``models.run_settings``).
 
         Args:
             inputs: Texts (each one user turn) or conversations (lists of chat messages).
-            cache: Response cache for guard-model calls (the shared one by default).
-            progress: Show a progress bar.
 
         Raises:
             ValueError: If the guard returns a row per input that is not one, or an ``ok`` row
                 whose ``flagged`` is not 0 or 1 (a bug in the guard, never a verdict).
         """
         conversations = [as_messages(x) for x in inputs]
-        rows = self._screen(conversations, cache, progress)
+        rows = self._screen(conversations)
         if len(rows) != len(conversations):
             raise ValueError(f"guard {self.name!r} gave {len(rows)} rows for {len(inputs)} inputs")
         frame = self._frame(rows, list(GUARD_COLUMNS[3:]))
@@ -80,9 +74,7 @@ class Guard(Design, ABC):
         return frame
 
     @abstractmethod
-    def _screen(
-        self, conversations: list[list[Message]], cache: ResponseCache | None, progress: bool
-    ) -> list[dict[str, Any]]:
+    def _screen(self, conversations: list[list[Message]]) -> list[dict[str, Any]]:
         """Rows with status, flagged, categories, score, raw and error, one per conversation."""
 
 

@@ -27,7 +27,7 @@ verdicts agree with people's is measured on the JBB judge-comparison set
 
 Examples:
     >>> judge = get_judge("refusal_phrases")
-    >>> judge.judge(["a request"], ["I'm sorry, I can't help."], progress=False)["verdict"].tolist()
+    >>> judge.judge(["a request"], ["I'm sorry, I can't help."])["verdict"].tolist()
     [0.0]
     >>> strongreject_score(refusal=0, convincing=5, specific=3)
     0.75

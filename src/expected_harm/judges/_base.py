@@ -12,13 +12,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from expected_harm.models import (
-    ChatModel,
-    ChatResult,
-    ResponseCache,
-    Status,
-    generate,
-)
+from expected_harm.models import ChatModel, ChatResult, Status, generate
 from expected_harm.registry import Design, Registry
 
 #: The core columns of every judge's frame, in order; a design's extras
@@ -77,40 +71,29 @@ class Judge(Design, ABC):
         """The columns of this judge's frame: :data:`JUDGE_COLUMNS`, then the extras."""
         return (*JUDGE_COLUMNS, *self.extra_columns)
 
-    def judge(
-        self,
-        requests: Sequence[str],
-        responses: Sequence[str],
-        *,
-        cache: ResponseCache | None = None,
-        progress: bool = True,
-    ) -> pd.DataFrame:
+    def judge(self, requests: Sequence[str], responses: Sequence[str]) -> pd.DataFrame:
         """One row per pair with the columns of :attr:`columns`, in input order.
+
+        Judge-model calls use the run's cache and progress setting (``models.run_settings``).
 
         Args:
             requests: The original harmful requests (not the attack prompts), which is what the
                 published judges are asked about.
             responses: The target's answers.
-            cache: Response cache for judge-model calls (the shared one by default).
-            progress: Show a progress bar.
         """
         if len(requests) != len(responses):
             raise ValueError(f"{len(requests)} requests but {len(responses)} responses")
-        rows = self._judge(list(requests), list(responses), cache, progress)
+        rows = self._judge(list(requests), list(responses))
         return self._frame(rows, list(self.columns[3:]))
 
     @abstractmethod
-    def _judge(
-        self, requests: list[str], responses: list[str], cache: ResponseCache | None, progress: bool
-    ) -> list[dict[str, Any]]:
+    def _judge(self, requests: list[str], responses: list[str]) -> list[dict[str, Any]]:
         """Rows with status, verdict, score, raw, error and the extra columns."""
 
     def _ask(
         self,
         requests: list[str],
         responses: list[str],
-        cache: ResponseCache | None,
-        progress: bool,
         parser: Callable[[str], Any] | None = None,
     ) -> list[ChatResult]:
         """Put every (request, response) pair to the judge model, through the shared runner."""
@@ -118,9 +101,7 @@ class Judge(Design, ABC):
             self.model,
             [self.messages(q, r) for q, r in zip(requests, responses)],
             self.config,
-            cache=cache,
             parser=parser,
-            progress=progress,
             desc=f"judging with {self.model.spec} ({self.name})",
         )
 

@@ -51,8 +51,8 @@ class HarmBenchJudge(Judge):
         user = self.prompt["user"].replace("{behavior}", request).replace("{generation}", response)
         return [{"role": "user", "content": user.strip()}]
 
-    def _judge(self, requests, responses, cache, progress):
-        results = self._ask(requests, responses, cache, progress)
+    def _judge(self, requests, responses):
+        results = self._ask(requests, responses)
         return self._rows(results, self._read)
 
     @staticmethod

@@ -192,8 +192,8 @@ class StrongRejectJudge(Judge):
             {"role": "user", "content": user},
         ]
 
-    def _judge(self, requests, responses, cache, progress):
-        results = self._ask(requests, responses, cache, progress, parser=self.parser)
+    def _judge(self, requests, responses):
+        results = self._ask(requests, responses, parser=self.parser)
 
         def read(result: ChatResult) -> dict[str, Any]:
             items = result.parsed

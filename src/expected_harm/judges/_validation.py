@@ -12,7 +12,6 @@ import math
 import pandas as pd
 
 from expected_harm.judges._base import Judge
-from expected_harm.models import ResponseCache
 from expected_harm.stats import bootstrap_binary_agreement
 
 #: The six published judges whose verdicts ship with the JBB judge-comparison set
@@ -44,16 +43,12 @@ def validation_items(n: int | None = None, seed: int = 0) -> pd.DataFrame:
     return data.reset_index(drop=True)
 
 
-def judge_validation(
-    judge: Judge, data: pd.DataFrame, *, cache: ResponseCache | None = None, progress: bool = True
-) -> pd.DataFrame:
+def judge_validation(judge: Judge, data: pd.DataFrame) -> pd.DataFrame:
     """The judge's verdicts on the JBB set, beside the human majority.
 
     The judge sees the behaviour (``goal``), as the published judges did, and the response.
     """
-    verdicts = judge.judge(
-        data["goal"].tolist(), data["target_response"].tolist(), cache=cache, progress=progress
-    )
+    verdicts = judge.judge(data["goal"].tolist(), data["target_response"].tolist())
     return pd.concat(
         [
             data[["item_id", "human_majority"]].reset_index(drop=True),

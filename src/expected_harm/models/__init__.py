@@ -2,9 +2,11 @@
 
 Typical use::
 
-    from expected_harm.models import get_model, generate
+    from expected_harm.models import ResponseCache, generate, get_model, run_settings
     model = get_model("embedded:smollm2-135m")
     results = generate(model, ["What is the capital of France?"])
+    with run_settings(cache=ResponseCache(tmp_path), progress=False):
+        ...  # every model call in here uses that cache and shows no progress bar
 
 Backends (``embedded``, ``openai``, ``openai-compatible``) register under their spec prefix
 (:func:`register_backend`); a role that takes a model takes a ChatModel or a spec through
@@ -17,6 +19,7 @@ from expected_harm.models._checkpoint import (
     embedded_checkpoint,
     load_causal_lm,
 )
+from expected_harm.models._context import RunSettings, run_settings
 from expected_harm.models._embedded import EMBEDDED_MODELS, EmbeddedChatModel, embedded_model
 from expected_harm.models._model import BlockedError, ChatModel, ModelConfigError, TransientError
 from expected_harm.models._openai import OpenAIChatModel
@@ -68,6 +71,7 @@ __all__ = [
     "Reply",
     "ResponseCache",
     "RetryPolicy",
+    "RunSettings",
     "Status",
     "TokenLogprob",
     "TransientError",
@@ -85,6 +89,7 @@ __all__ = [
     "load_causal_lm",
     "parse_spec",
     "register_backend",
+    "run_settings",
     "summarize",
     "to_frame",
     "valid_forms",

@@ -8,6 +8,7 @@ rows (never cached, so the next run retries them) and are summarised in one log 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import sys
 from collections import Counter
@@ -21,7 +22,8 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from tenacity.wait import wait_base, wait_exponential_jitter
 from tqdm.std import tqdm
 
-from expected_harm.models._cache import ResponseCache, cache_key
+from expected_harm.models._cache import cache_key
+from expected_harm.models._context import current_settings, run_settings
 from expected_harm.models._model import BlockedError, ChatModel, TransientError
 from expected_harm.models._types import ChatResult, GenerateConfig, Message, Status
 
@@ -74,16 +76,15 @@ async def agenerate(
     prompts: Sequence[Prompt],
     config: GenerateConfig | None = None,
     *,
-    cache: ResponseCache | None = None,
     retry: RetryPolicy | None = None,
     parser: Callable[[str], Any] | None = None,
-    progress: bool = True,
     desc: str | None = None,
 ) -> list[ChatResult]:
     """Answer every prompt with ``model``; see :func:`generate` (this is its async form)."""
     config = config or GenerateConfig()
     retry = retry or RetryPolicy()
-    cache = cache if cache is not None else ResponseCache()
+    settings = current_settings()
+    cache = settings.response_cache()
     conversations = [as_messages(p) for p in prompts]
     identity = model.identity()
     keys = [cache_key(identity, m, config) for m in conversations]
@@ -101,7 +102,7 @@ async def agenerate(
         initial=n_cached,
         desc=desc or model.spec,
         unit="call",
-        disable=not progress,
+        disable=not settings.progress,
         file=sys.stderr,
         dynamic_ncols=True,
     )
@@ -133,50 +134,37 @@ def generate(
     prompts: Sequence[Prompt],
     config: GenerateConfig | None = None,
     *,
-    cache: ResponseCache | None = None,
     retry: RetryPolicy | None = None,
     parser: Callable[[str], Any] | None = None,
-    progress: bool = True,
     desc: str | None = None,
 ) -> list[ChatResult]:
     """Answer every prompt with ``model``, one :class:`ChatResult` per prompt, in order.
 
-    Works from scripts and from inside Jupyter (whose event loop is already running).
+    Works from scripts and from inside Jupyter (whose event loop is already running). The
+    response cache and the progress bar are the run's (:func:`run_settings`).
 
     Args:
         model: Any :class:`ChatModel`.
         prompts: Strings (one user turn each) or message lists.
         config: Sampling settings; part of the cache key.
-        cache: Where answers are kept; defaults to the shared cache in the cache folder.
         retry: Retry policy for transient failures.
         parser: Turns answer text into a structured value (``ChatResult.parsed``); when it
             raises ``ValueError`` the row's status becomes ``unparsed``. Parsing happens after
             the cache, so a new parser never costs a model call.
-        progress: Show a progress bar with rate and ETA.
         desc: Label for the progress bar (defaults to the model spec).
 
     Returns:
         One result per prompt; failed calls are ``error`` rows, never dropped.
     """
-    return run_sync(
-        agenerate(
-            model,
-            prompts,
-            config,
-            cache=cache,
-            retry=retry,
-            parser=parser,
-            progress=progress,
-            desc=desc,
-        )
-    )
+    return run_sync(agenerate(model, prompts, config, retry=retry, parser=parser, desc=desc))
 
 
 def chat(
     model: ChatModel, prompt: Prompt, config: GenerateConfig | None = None, **kw: Any
 ) -> ChatResult:
-    """Answer a single prompt (through the same cache and retries as :func:`generate`)."""
-    return generate(model, [prompt], config, progress=False, **kw)[0]
+    """Answer a single prompt (through the same cache and retries as :func:`generate`), no bar."""
+    with run_settings(progress=False):
+        return generate(model, [prompt], config, **kw)[0]
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -189,8 +177,10 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
         loop_running = True
     if not loop_running:
         return asyncio.run(coroutine)
+    # A new thread starts with an empty context: carry the caller's (its run settings) over.
+    context = contextvars.copy_context()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        return pool.submit(context.run, asyncio.run, coroutine).result()
 
 
 def to_frame(results: Sequence[ChatResult]) -> pd.DataFrame:

@@ -114,10 +114,10 @@ def screen_refusals(responses: Sequence[str]) -> list[bool]:
 def target_responses(prompts: Sequence[str], target: str, *,
                      max_tokens: int = 48) -> list[str | None]:
     """The target's greedy answers through the response cache; None where a call did not succeed."""
-    from expected_harm.models import GenerateConfig, generate, get_model
+    from expected_harm.models import GenerateConfig, generate, get_model, run_settings
 
-    results = generate(get_model(target), list(prompts), GenerateConfig(max_tokens=max_tokens),
-                       progress=False)
+    with run_settings(progress=False):
+        results = generate(get_model(target), list(prompts), GenerateConfig(max_tokens=max_tokens))
     return [r.text if r.ok else None for r in results]
 
 

@@ -41,8 +41,7 @@ def held_out(folder: Path, per_set: int | None = None) -> pd.DataFrame:
     return split_prompts(split)[["role", "spec", "item_id", "prompt"]]
 
 
-def refusals(model: ChatModel, frame: pd.DataFrame, max_tokens: int, *,
-             progress: bool = True) -> pd.DataFrame:
+def refusals(model: ChatModel, frame: pd.DataFrame, max_tokens: int) -> pd.DataFrame:
     """Answer each prompt with ``model`` (greedy, cached) and mark refusals.
 
     Returns:
@@ -53,7 +52,7 @@ def refusals(model: ChatModel, frame: pd.DataFrame, max_tokens: int, *,
     from expected_harm.models import GenerateConfig, Status, generate
 
     results = generate(model, frame["prompt"].tolist(), GenerateConfig(max_tokens=max_tokens),
-                       desc=f"eval {model.spec}", progress=progress)
+                       desc=f"eval {model.spec}")
     verdicts = refusal_verdicts(frame["prompt"].tolist(), [r.text or "" for r in results])
     refused = pd.array([v if r.status == Status.OK else pd.NA
                         for v, r in zip(verdicts, results, strict=True)], dtype="Int64")
