@@ -134,5 +134,13 @@ def test_retraining_reproduces_the_parameters(tmp_path, monkeypatch) -> None:
         train(small, features=HashedWordStates(), out=tmp_path / run)
     for name in PARAMETER_FILES:
         assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes()
-    table = pd.read_csv(tmp_path / "first" / "judge_validation.csv", index_col=0)
+    from expected_harm.evaluators import report
+
+    folder = tmp_path / "first"
+    table = report.judge_table(folder)
     assert "trained judge (artifacts + FRACTURED)" in table.index and len(table) == 12
+    assert set(report.cross_source_table(folder)["scored_on"]) == {"artifacts", "FRACTURED"}
+    assert set(report.rater_table(folder)["dimension"]) == {"cost", "severity"}
+    assert report.guard_table(folder)["kind"].value_counts().to_dict() == {"harmful": 7,
+                                                                           "benign": 2}
+    assert set(report.decomposition_table(folder)["screen"]) == {"per message", "cumulative"}
