@@ -35,10 +35,10 @@ class Config:
     """
 
     seed: int = 0
-    artifacts: int | None = 150
-    fractured: int | None = 80
-    benign_per_set: int = 60
-    decompositions_per_kind: int = 15
+    artifacts: int | None = 100
+    fractured: int | None = 60
+    benign_per_set: int = 40
+    decompositions_per_kind: int = 8
     judge_positions: tuple[str, ...] = ("mean",)
     prompt_positions: tuple[str, ...] = ("last",)
     layers: tuple[int, ...] = (9, 14, 19, 24, 29)
