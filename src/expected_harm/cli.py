@@ -44,6 +44,11 @@ embedded_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(embedded_app, name="embedded")
+evaluators_app = typer.Typer(
+    help="Trained evaluators: a judge, a rater and a guard on SmolLM2-135M's hidden states.",
+    no_args_is_help=True,
+)
+app.add_typer(evaluators_app, name="evaluators")
 
 
 def _fail(message: str) -> None:
@@ -363,4 +368,35 @@ def embedded_check(
         _fail(str(error))
     typer.echo(json.dumps(report, indent=2))
     if not (report["same_split"] and report["identical_weights"]):
+        raise typer.Exit(1)
+
+
+@evaluators_app.command("train")
+def evaluators_train(
+    out: Annotated[Path | None, typer.Option(help="Output folder (data/evaluators/)")] = None,
+) -> None:
+    """Retrain the judge, the rater and the guard from the registry; write their validation.
+
+    Activations are read from the shared activation cache (extracted once, on CPU).
+    """
+    import json
+
+    from expected_harm.evaluators.train import train
+
+    typer.echo(json.dumps(train(out=out), indent=2, default=str))
+
+
+@evaluators_app.command("check")
+def evaluators_check(
+    scratch: Annotated[Path, typer.Argument(help="Empty folder to retrain into")],
+) -> None:
+    """Retrain into a scratch folder; exit 1 unless every parameter file matches the stored one."""
+    from expected_harm.evaluators.judge import evaluators_dir
+    from expected_harm.evaluators.train import PARAMETER_FILES, train
+
+    train(out=scratch)
+    differ = [name for name in PARAMETER_FILES
+              if (scratch / name).read_bytes() != (evaluators_dir() / name).read_bytes()]
+    typer.echo("identical" if not differ else f"differ: {', '.join(differ)}")
+    if differ:
         raise typer.Exit(1)
