@@ -373,7 +373,9 @@ def embedded_check(
 
 @evaluators_app.command("train")
 def evaluators_train(
-    out: Annotated[Path | None, typer.Option(help="Output folder (data/evaluators/)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: the package data's evaluators/)")
+    ] = None,
 ) -> None:
     """Retrain the judge, the rater and the guard from the registry; write their validation.
 

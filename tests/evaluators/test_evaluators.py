@@ -85,7 +85,7 @@ def test_trained_judge_frame_has_judge_columns_and_statuses(tmp_path) -> None:
     save_head(_head(), tmp_path / "judge.json", version="1", trained_on="synthetic rows")
     judge = get_judge("trained", parameters=tmp_path / "judge.json",
                       featurize=HashedWordStates().featurizer("judge"))
-    frame = judge.judge(["q", "q", "q"], ["PLANTED", "nothing", None], progress=False)
+    frame = judge.judge(["q", "q", "q"], ["PLANTED", "nothing", None])
     assert isinstance(judge, TrainedJudge) and tuple(frame.columns) == JUDGE_COLUMNS
     assert frame["status"].tolist() == ["ok", "ok", "error"]
     assert frame["verdict"].tolist()[:2] == [1.0, 0.0] and np.isnan(frame["verdict"][2])

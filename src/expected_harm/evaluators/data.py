@@ -64,7 +64,7 @@ def verdict_rows(source: str, n: int | None = None, seed: int = 0) -> pd.DataFra
 
 def human_rows() -> pd.DataFrame:
     """The JBB judge-comparison set: 100 responses with the majority of three human labels."""
-    from expected_harm.calibration import validation_items
+    from expected_harm.judges import validation_items
 
     data = validation_items()
     rows = pd.DataFrame({
@@ -116,9 +116,10 @@ def judge_training(source: str, n: int | None, seed: int,
 def labelled_prompts() -> pd.DataFrame:
     """Every reference-labelled item with its prompt (as :mod:`expected_harm.threats` reads it)."""
     from expected_harm.annotations import load_labels
-    from expected_harm.datasets import load
+    from expected_harm.datasets import load, spec_of
 
     labels = load_labels()
+    labels = labels.assign(dataset=spec_of(labels))  # a set is named by its study spec here
     parts = []
     for spec, part in labels.groupby("dataset", sort=False):
         prompts = load(spec).drop_duplicates("item_id").set_index("item_id")["prompt"]

@@ -72,7 +72,7 @@ class TrainedGuard:
     """Screens prompts: flagged 1 (harmful), 0 (benign) or NaN with status ``error``.
 
     Args:
-        parameters: The stored JSON (``data/evaluators/guard.json`` by default).
+        parameters: The stored JSON (``src/expected_harm/data/evaluators/guard.json`` by default).
         featurize: Where activations come from (the cached embedded model by default).
         threshold: Pr(harmful) at or above which a prompt is flagged.
     """

@@ -20,13 +20,13 @@ from expected_harm.evaluators.linear import LinearHead, fit_logistic
 from expected_harm.evaluators.selection import Setting, choose
 from expected_harm.judges import Judge, register_judge
 from expected_harm.models import Status
-from expected_harm.paths import project_root
+from expected_harm.paths import data_dir
 from expected_harm.probing import Position
 
 
 def evaluators_dir() -> Path:
-    """``data/evaluators/``: the stored parameters, validation tables and the card."""
-    return project_root() / "data" / "evaluators"
+    """``evaluators/`` of the package data: the stored parameters, validation tables and card."""
+    return data_dir() / "evaluators"
 
 
 def kappa_score(y: np.ndarray, probability: np.ndarray) -> float:
@@ -110,7 +110,7 @@ class TrainedJudge(Judge):
 
     Args:
         model: None; the judge reads its own embedded model's states, not a chat model.
-        parameters: The stored JSON (``data/evaluators/judge.json`` by default).
+        parameters: The stored JSON (``src/expected_harm/data/evaluators/judge.json`` by default).
         featurize: Where activations come from (the cached embedded model by default; a test
             double in unit tests).
         threshold: Pr(jailbroken) at or above which the verdict is 1.
@@ -136,7 +136,7 @@ class TrainedJudge(Judge):
                 f"{self.head.layer + 1}, {self.head.position} pooling; trained on "
                 f"{self.meta.get('trained_on', 'published verdicts')})")
 
-    def _judge(self, requests, responses, cache, progress):
+    def _judge(self, requests, responses):
         rows: list[dict[str, Any]] = []
         usable = [i for i, r in enumerate(responses) if isinstance(r, str)]
         probability = np.full(len(responses), np.nan)

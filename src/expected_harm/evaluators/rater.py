@@ -136,7 +136,7 @@ class TrainedRater:
     is empty (a linear read-out gives none).
 
     Args:
-        parameters: The stored JSON (``data/evaluators/rater.json`` by default).
+        parameters: The stored JSON (``src/expected_harm/data/evaluators/rater.json`` by default).
         featurize: Where activations come from (the cached embedded model by default).
     """
 
@@ -154,7 +154,7 @@ class TrainedRater:
                       for d in DIMENSIONS}
         self.featurize = featurize or HiddenStates().featurizer("prompt")
 
-    def rate(self, prompts: Sequence[str], *, progress: bool = False) -> pd.DataFrame:
+    def rate(self, prompts: Sequence[str]) -> pd.DataFrame:
         """One row per prompt: levels and expected values of cost and severity, status ``ok``.
 
         A prompt that is not a string gets status ``error`` and no scores.

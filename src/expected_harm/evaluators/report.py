@@ -1,7 +1,7 @@
 """The trained evaluators' validation tables, as ``expected-harm evaluators train`` wrote them.
 
 The book reads these instead of retraining: each function returns one stored table from
-``data/evaluators/`` (see ``CARD.md`` there for what each evaluator was trained on).
+``src/expected_harm/data/evaluators/`` (``CARD.md`` there says what each was trained on).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def judge_table(folder: Path | None = None) -> pd.DataFrame:
     """Trained judges, the bag-of-words control, refusal phrases and the six published judges
     against the JBB human majority (100 rows), with paired bootstrap intervals.
 
-    The shape of :func:`expected_harm.calibration.validation_table`, so
-    :func:`~expected_harm.calibration.validation_style` shows it.
+    The shape of :func:`expected_harm.judges.validation_table`, so
+    :func:`~expected_harm.judges.validation_style` shows it.
     """
     return _read("judge_validation.csv", folder, index_col=0)
 

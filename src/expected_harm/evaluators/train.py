@@ -3,9 +3,9 @@
 ``expected-harm evaluators train`` runs :func:`train`: every row comes from the dataset registry
 and the reference labels, features from the cached embedded model, choices from
 cross-validation on training rows; the human-labelled JBB rows and held-out sets only score.
-Everything written to ``data/evaluators/`` is JSON or CSV: parameters, the setting chosen, the
-validation tables the book shows, and the wall time of each stage (``timing.json``, the one file
-that differs between reruns).
+Everything written to ``src/expected_harm/data/evaluators/`` is JSON or CSV: parameters, the
+setting chosen, the validation tables the book shows, and the wall time of each stage
+(``timing.json``, the one file that differs between reruns).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pandas as pd
 
 from expected_harm.evaluators import data, guard, judge, rater
 from expected_harm.evaluators.features import Featurizer, Kind, prompt_text
+from expected_harm.paths import writable_data_dir
 
 
 class Features(Protocol):
@@ -60,8 +61,7 @@ def _write(frame: pd.DataFrame, path: Path, index: bool = False) -> None:
 
 
 def _judge_part(config: Config, features: Features, out: Path) -> dict[str, Any]:
-    from expected_harm.calibration import validation_table
-    from expected_harm.judges import get_judge
+    from expected_harm.judges import get_judge, validation_table
     from expected_harm.stats import bootstrap_binary_agreement
 
     featurize = features.featurizer("judge")
@@ -99,7 +99,7 @@ def _judge_part(config: Config, features: Features, out: Path) -> dict[str, Any]
     }
     for phrases in ("arditi", "jailbreakbench"):
         frame = get_judge("refusal_phrases", phrases=phrases).judge(
-            human["request"].tolist(), human["response"].tolist(), progress=False)
+            human["request"].tolist(), human["response"].tolist())
         ours[f"refusal phrases ({phrases} list)"] = frame["verdict"].to_numpy()
     table = validation_table(human, ours, seed=config.seed)
     _write(table, out / "judge_validation.csv", index=True)
@@ -174,7 +174,7 @@ def train(config: Config | None = None, *, features: Features | None = None,
     Args:
         config: Sizes and grids (:class:`Config` defaults if None).
         features: Where activations come from (the embedded model, cached, if None).
-        out: Output folder (``data/evaluators/`` if None).
+        out: Output folder (``src/expected_harm/data/evaluators/`` if None).
 
     Returns:
         What was trained and how long each stage took (also written to ``timing.json``).
@@ -183,7 +183,7 @@ def train(config: Config | None = None, *, features: Features | None = None,
 
     config = config or Config()
     features = features or HiddenStates()
-    out = out or judge.evaluators_dir()
+    out = out or writable_data_dir() / "evaluators"
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {}
     for name, part in (("rater", _rater_part), ("judge", _judge_part), ("guard", _guard_part)):
