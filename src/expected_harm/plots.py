@@ -445,8 +445,8 @@ def plot_asr_by_level(
                                         "linestyle": "--", "alpha": 0.5})
                 ax.text(1.3, 0.62, "well calibrated:\nrises with cost", color=PAPER_COLOR,
                         fontsize=7)
-            if row == len(levels) - 1:
-                ax.set_xlabel(f"{levels[row]} level")
+            ax.set_xlabel(f"{level} level")  # each row has its own level on x
+            ax.tick_params(labelbottom=True)
             if column == 0:
                 ax.set_ylabel(f"ASR by {level}")
     handles = {label: handle for ax in axes.flat
