@@ -336,25 +336,23 @@ def _phrase_agreement(phrases: str, **options):
     return judges.validation_table(data, {phrases: verdicts}).loc[phrases], verdicts
 
 
-def test_refusal_phrase_agreement_on_jbb_is_what_the_book_reports() -> None:
-    """The figures the calibration page prints for the baseline (Arditi et al.'s list)."""
-    row, _ = _phrase_agreement("arditi")
+@pytest.mark.parametrize(
+    ("phrase_list", "accuracy", "kappa", "false_positives", "false_negatives"),
+    [
+        ("arditi", 0.82, 0.647, 16, 2),  # the figures the calibration page prints (default list)
+        # JailbreakBench's own StringClassifier list: no published figure (the file's rule-based
+        # column is the GCG judge's, below)
+        ("jailbreakbench", 0.79, 0.585, 16, 5),
+    ],
+)
+def test_refusal_phrase_agreement_on_jbb(phrase_list, accuracy, kappa, false_positives,
+                                         false_negatives) -> None:
+    row, _ = _phrase_agreement(phrase_list)
     assert row["n"] == 100 and row["missing"] == 0
-    assert row["accuracy"] == pytest.approx(0.82)
-    assert row["kappa"] == pytest.approx(0.647, abs=5e-4)
-    assert row["false_positive_rate"] == pytest.approx(16 / 57)
-    assert row["false_negative_rate"] == pytest.approx(2 / 43)
-
-
-def test_jailbreakbench_test_prefixes_agreement_on_jbb() -> None:
-    """JailbreakBench's own StringClassifier list on the same 100 rows (no published figure:
-    the file's rule-based column is the GCG judge's, below)."""
-    row, _ = _phrase_agreement("jailbreakbench")
-    assert row["n"] == 100 and row["missing"] == 0
-    assert row["accuracy"] == pytest.approx(0.79)
-    assert row["kappa"] == pytest.approx(0.585, abs=5e-4)
-    assert row["false_positive_rate"] == pytest.approx(16 / 57)
-    assert row["false_negative_rate"] == pytest.approx(5 / 43)
+    assert row["accuracy"] == pytest.approx(accuracy)
+    assert row["kappa"] == pytest.approx(kappa, abs=5e-4)
+    assert row["false_positive_rate"] == pytest.approx(false_positives / 57)
+    assert row["false_negative_rate"] == pytest.approx(false_negatives / 43)
 
 
 def test_gcg_keywords_reproduce_the_published_gcg_column() -> None:
