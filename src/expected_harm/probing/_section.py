@@ -173,8 +173,8 @@ def cost_test_report(frame: pd.DataFrame, *, title: str, layer: int) -> tuple[st
     try:
         found = cost_given_severity(frame)
     except ValueError as error:
-        return (f"The test cannot be run on these prompts ({error}).",
-                pd.DataFrame({"why not": [str(error)]}))
+        why = pd.DataFrame({"why not": [str(error)]}).rename_axis(title)  # still says what
+        return f"The test cannot be run on these prompts ({error}).", why
     test, linear = found["test"], found["linear"]
     verdict = "adds" if test.p < 0.05 else "does not add"
     text = (f"Severity levels and dataset together explain R² = {test.r2_controls:.3f} of the "
