@@ -321,7 +321,7 @@ def test_judges_check_their_model_argument() -> None:
         get_judge("strongreject_rubric")
     with pytest.raises(ValueError, match="uses no model"):
         get_judge("refusal_phrases", replying("x"))
-    valid = "valid judges: harmbench_classifier, refusal_phrases, strongreject_rubric$"
+    valid = "valid judges: harmbench_classifier, refusal_phrases, strongreject_rubric, trained$"
     with pytest.raises(ValueError, match=valid):
         get_judge("llama_guard")
     with pytest.raises(ValueError, match="2 requests but 1 responses"):

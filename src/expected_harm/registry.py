@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -55,6 +56,9 @@ class Registry(dict[str, type[T]], Generic[T]):
 
     Args:
         kind: What the classes are (``"judge"``, ``"guard"``), as error messages name it.
+        elsewhere: Names registered by a module that is imported on first use, by module
+            (the trained evaluators, which bring heavy dependencies), so the valid names
+            do not depend on what happened to be imported first.
 
     Examples:
         >>> shapes: Registry[object] = Registry("shape")
@@ -63,9 +67,14 @@ class Registry(dict[str, type[T]], Generic[T]):
         ValueError: unknown shape 'circle'; valid shapes: none registered yet
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, elsewhere: dict[str, str] | None = None) -> None:
         super().__init__()
         self.kind = kind
+        self.elsewhere = dict(elsewhere or {})
+
+    def names(self) -> list[str]:
+        """Every valid name, registered already or on first use, sorted."""
+        return sorted(set(self) | set(self.elsewhere))
 
     def register(self, name: str) -> Callable[[type[T]], type[T]]:
         """Class decorator: file the class under ``name`` and set its ``name`` attribute."""
@@ -85,10 +94,12 @@ class Registry(dict[str, type[T]], Generic[T]):
         Raises:
             ValueError: For an unknown name, listing the valid ones.
         """
+        if name not in self and name in self.elsewhere:
+            importlib.import_module(self.elsewhere[name])
         try:
             cls = self[name]
         except KeyError:
-            valid = ", ".join(sorted(self)) or "none registered yet"
+            valid = ", ".join(self.names()) or "none registered yet"
             raise ValueError(f"unknown {self.kind} {name!r}; valid {self.kind}s: {valid}") from None
         if model is not None:
             model = as_model(model)

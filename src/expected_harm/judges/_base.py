@@ -37,7 +37,7 @@ def load_prompts() -> dict[str, dict[str, Any]]:
 
 
 #: Every judge by name; see :func:`register_judge`.
-JUDGES: Registry[Judge] = Registry("judge")
+JUDGES: Registry[Judge] = Registry("judge", elsewhere={"trained": "expected_harm.evaluators.judge"})
 
 
 def register_judge(name: str) -> Callable[[type[Judge]], type[Judge]]:
