@@ -106,6 +106,50 @@ def draw_sample(
     return pd.concat(parts, ignore_index=True)
 
 
+#: How many published decompositions carry reference labels (issue 14: at least 60).
+DECOMPOSITIONS = 60
+DECOMPOSITION_SEED = 20261201
+
+
+def draw_decomposition_sample(
+    n: int = DECOMPOSITIONS, seed: int = DECOMPOSITION_SEED
+) -> pd.DataFrame:
+    """The published harmful decompositions to label, as extension items: originals and steps.
+
+    Every decomposition whose SORRY-Bench original is in the threat-distribution sample (45,
+    themselves a stratified random sample) is taken, so their originals' labels are reused; the
+    other ``n - 45`` are drawn at random (``seed``) from the rest. Each drawn decomposition
+    contributes its sub-questions (``fractured_sorry_bench:decompositions`` item ids) and, where
+    not labelled yet, its original (``sorry_bench`` item id).
+
+    Returns:
+        Items in the shape of ``extension.csv``: ``dataset``, ``subset``, ``item_id``,
+        ``category``, ``rerate`` (False: no blind second pass for these).
+    """
+    from expected_harm.datasets import load
+
+    steps = load("fractured_sorry_bench:decompositions")
+    steps = steps[steps["kind"] == "harmful"]
+    originals = steps.drop_duplicates("decomposition_id")
+    sample = load_sample()
+    labelled = set(sample.loc[sample["dataset"] == "sorry_bench", "item_id"])
+    in_sample = originals["sorry_bench_item_id"].astype(str).isin(labelled)
+    if n < in_sample.sum():
+        raise ValueError(f"n must be at least {in_sample.sum()} (the labelled originals), got {n}")
+    rest = originals[~in_sample].sample(n=n - int(in_sample.sum()), random_state=seed)
+    chosen = pd.concat([originals[in_sample], rest])
+    new_originals = chosen.loc[~chosen.index.isin(originals[in_sample].index)]
+    picked = steps[steps["decomposition_id"].isin(chosen["decomposition_id"])]
+    items = [
+        pd.DataFrame({"dataset": "sorry_bench", "subset": "",
+                      "item_id": new_originals["sorry_bench_item_id"].astype(str),
+                      "category": new_originals["category"]}),
+        pd.DataFrame({"dataset": "fractured_sorry_bench", "subset": "decompositions",
+                      "item_id": picked["item_id"].astype(str), "category": picked["category"]}),
+    ]
+    return pd.concat(items, ignore_index=True).assign(rerate=False)
+
+
 def _proportional_seats(sizes: pd.Series, total: int) -> pd.Series:
     """Split ``total`` seats over strata in proportion to their sizes (largest remainder)."""
     quota = sizes / sizes.sum() * total
