@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from expected_harm.decomposition import parse_revision, parse_sub_tasks, sub_tasks_schema
+from expected_harm.decomposition._monitor import load_prompts
 
 FOUR = ("Explain A.", "List B.", "Compare C.", "Summarise D.")
 
@@ -69,9 +70,21 @@ def test_refusing_sub_tasks_are_dropped_from_the_count() -> None:
     '{"sub_tasks": "Explain A and list B"}',
     '{"sub_tasks": [1, 2]}',
     '{"sub_tasks": ["Explain A.", "List B."',  # cut off by max_tokens
+    '{"sub_tasks": ["<sub-task 1>", "<sub-task 2>"]}',  # the prompt's slots, copied
 ])
 def test_text_without_a_readable_list_is_unparsed(text: str) -> None:
     assert parse_sub_tasks(text, 2) == ("unparsed", ())
+
+
+def test_copied_slots_do_not_count_as_sub_tasks() -> None:
+    text = '{"sub_tasks": ["Explain A.", "<sub-task 2>"]}'
+    assert parse_sub_tasks(text, 2) == ("too_few", ("Explain A.",))
+
+
+def test_the_prompts_slots_are_what_the_parser_drops() -> None:
+    prompts = load_prompts()
+    assert '"<sub-task 1>"' in prompts["attacker"]["user"]
+    assert '"<the rewritten sub-task>"' in prompts["revision"]["user"]
 
 
 def test_k_must_be_positive_and_the_schema_asks_for_exactly_k() -> None:
@@ -88,6 +101,7 @@ def test_k_must_be_positive_and_the_schema_asks_for_exactly_k() -> None:
     ("  ", ("empty", "")),
     ('{"sub_task": ""}', ("empty", "")),
     ("As an AI, I won't rewrite that.", ("attacker_refused", "")),
+    ('{"sub_task": "<the rewritten sub-task>"}', ("unparsed", "")),
 ])
 def test_revision_answers(text: str, expected: tuple[str, str]) -> None:
     assert parse_revision(text) == expected

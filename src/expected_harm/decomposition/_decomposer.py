@@ -80,6 +80,7 @@ class LLMDecomposer(Decomposer):
         revision_budget: Revision rounds at most; 0 keeps the first decomposition.
         config: The attacker's sampling settings; the decomposer sets the JSON schema of each
             call (backends that constrain decoding enforce it; answers are parsed either way).
+            By default greedy, with room for k sub-tasks of about 100 tokens each.
     """
 
     def __init__(
@@ -116,7 +117,7 @@ class LLMDecomposer(Decomposer):
         self.monitor = monitor
         self.cost_threshold = cost_threshold
         self.revision_budget = revision_budget
-        self.config = config or GenerateConfig(max_tokens=400)
+        self.config = config or GenerateConfig(max_tokens=100 * k + 50)
         self.constrains_cost = "cost" in parts
         self.constrains_monitor = "monitor" in parts
 

@@ -30,6 +30,8 @@ _NUMBERED = re.compile(
     re.IGNORECASE,
 )
 _BULLET = re.compile(r"^\s*[-*•+]\s+(?P<text>.+)$")
+#: A template slot copied verbatim ("<sub-task 1>"): the prompts' examples write sub-tasks so.
+_SLOT = re.compile(r"^<[^<>]*>$")
 _LABEL = re.compile(r"^\s*(?:revised |new |rewritten )?sub-?task\s*\d*\s*:\s*", re.IGNORECASE)
 
 
@@ -62,7 +64,9 @@ def parse_sub_tasks(text: str, k: int) -> tuple[str, tuple[str, ...]]:
     Statuses: ``ok``; ``too_few`` (fewer than ``k``; those found are returned);
     ``attacker_refused`` (a refusal phrase of :data:`REFUSAL_LIST` opens the answer, or every
     sub-task, or no list is found and one occurs early in the text); ``empty`` (no text, or an
-    empty list); ``unparsed`` (text without a readable list).
+    empty list); ``unparsed`` (text without a readable list). Refusing sub-tasks and template
+    slots copied verbatim (``<sub-task 1>``, as small models do) are not sub-tasks: they are
+    dropped before counting.
 
     Raises:
         ValueError: If ``k`` is below 1.
@@ -80,6 +84,8 @@ def parse_sub_tasks(text: str, k: int) -> tuple[str, tuple[str, ...]]:
         ('empty', ())
         >>> parse_sub_tasks("Breaking this down is a good idea.", 2)
         ('unparsed', ())
+        >>> parse_sub_tasks('{"sub_tasks": ["<sub-task 1>", "<sub-task 2>"]}', 2)
+        ('unparsed', ())
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
@@ -91,9 +97,10 @@ def parse_sub_tasks(text: str, k: int) -> tuple[str, tuple[str, ...]]:
     tasks = found if found is not None else _list_tasks(text)
     if found is not None and not found:
         return EMPTY, ()
-    kept = tuple(task for task in tasks if not _refuses(task, within=None))
+    refusing = [task for task in tasks if _refuses(task, within=None)]
+    kept = tuple(task for task in tasks if task not in refusing and not _SLOT.match(task))
     if not kept:
-        if tasks or _refuses(text, within=REFUSAL_WINDOW):
+        if refusing or (not tasks and _refuses(text, within=REFUSAL_WINDOW)):
             return ATTACKER_REFUSED, ()
         return UNPARSED, ()
     return (OK if len(kept) >= k else TOO_FEW), kept
@@ -104,7 +111,7 @@ def parse_revision(text: str) -> tuple[str, str]:
 
     Reads JSON ``{"sub_task": ...}``, else the whole text, less a leading label ("Revised
     sub-task:") and surrounding quotes. Statuses: ``ok``, ``attacker_refused`` (a refusal phrase
-    opens it), ``empty``.
+    opens it), ``empty``, ``unparsed`` (the template's slot copied verbatim).
 
     Examples:
         >>> parse_revision('{"sub_task": "Describe C."}')
@@ -124,6 +131,8 @@ def parse_revision(text: str) -> tuple[str, str]:
         return EMPTY, ""
     if _refuses(task, within=None):
         return ATTACKER_REFUSED, ""
+    if _SLOT.match(task):
+        return UNPARSED, ""
     return OK, task
 
 
