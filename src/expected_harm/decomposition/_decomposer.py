@@ -160,7 +160,7 @@ class LLMDecomposer(Decomposer):
         if "monitor" in reasons:
             why.append(prompt["monitor"])
         user = prompt["user"].format(sub_tasks=numbered(tasks), request=request, step=step,
-                                     reasons=" ".join(w.strip() for w in why))
+                                     reasons="\n".join(w.strip() for w in why))
         return [{"role": "system", "content": load_prompts()["attacker"]["system"].strip()},
                 {"role": "user", "content": user}]
 
