@@ -71,6 +71,7 @@ def test_refusing_sub_tasks_are_dropped_from_the_count() -> None:
     '{"sub_tasks": [1, 2]}',
     '{"sub_tasks": ["Explain A.", "List B."',  # cut off by max_tokens
     '{"sub_tasks": ["<sub-task 1>", "<sub-task 2>"]}',  # the prompt's slots, copied
+    '{"sub_tasks": ["<sub-task 1", "1. <sub-task 2>"]}',  # garbled copies (the 135M model's)
 ])
 def test_text_without_a_readable_list_is_unparsed(text: str) -> None:
     assert parse_sub_tasks(text, 2) == ("unparsed", ())
@@ -102,6 +103,7 @@ def test_k_must_be_positive_and_the_schema_asks_for_exactly_k() -> None:
     ('{"sub_task": ""}', ("empty", "")),
     ("As an AI, I won't rewrite that.", ("attacker_refused", "")),
     ('{"sub_task": "<the rewritten sub-task>"}', ("unparsed", "")),
+    ('{"sub_task": "1. 1. <sub-task 1>"}', ("unparsed", "")),
 ])
 def test_revision_answers(text: str, expected: tuple[str, str]) -> None:
     assert parse_revision(text) == expected

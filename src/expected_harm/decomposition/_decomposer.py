@@ -41,7 +41,8 @@ _FAILED_CALL = {Status.ERROR: ERROR, Status.BLOCKED: BLOCKED}
 _WHY_NOT_OK = {
     "attacker_refused": "the attacker refused to decompose the request",
     "too_few": "fewer sub-tasks than asked for",
-    "unparsed": "no sub-task list could be read from the attacker's answer",
+    "unparsed": "no sub-task could be read from the attacker's answer (no list, or only "
+                "copies of the prompt's template slots)",
     "empty": "the attacker's answer held no sub-tasks",
 }
 

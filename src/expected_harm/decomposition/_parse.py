@@ -30,8 +30,9 @@ _NUMBERED = re.compile(
     re.IGNORECASE,
 )
 _BULLET = re.compile(r"^\s*[-*•+]\s+(?P<text>.+)$")
-#: A template slot copied verbatim ("<sub-task 1>"): the prompts' examples write sub-tasks so.
-_SLOT = re.compile(r"^<[^<>]*>$")
+#: A template slot copied ("<sub-task 1>", "1. <the rewritten sub-task"): the prompts'
+#: examples write sub-tasks so, and small models copy them, whole or garbled.
+_SLOT = re.compile(r"<\s*(?:sub-?task\s*\d*|the rewritten sub-?task)\b", re.IGNORECASE)
 _LABEL = re.compile(r"^\s*(?:revised |new |rewritten )?sub-?task\s*\d*\s*:\s*", re.IGNORECASE)
 
 
@@ -64,9 +65,9 @@ def parse_sub_tasks(text: str, k: int) -> tuple[str, tuple[str, ...]]:
     Statuses: ``ok``; ``too_few`` (fewer than ``k``; those found are returned);
     ``attacker_refused`` (a refusal phrase of :data:`REFUSAL_LIST` opens the answer, or every
     sub-task, or no list is found and one occurs early in the text); ``empty`` (no text, or an
-    empty list); ``unparsed`` (text without a readable list). Refusing sub-tasks and template
-    slots copied verbatim (``<sub-task 1>``, as small models do) are not sub-tasks: they are
-    dropped before counting.
+    empty list); ``unparsed`` (text without a readable list). Refusing sub-tasks and copies of
+    the prompt's template slots (``<sub-task 1>``, whole or garbled, as small models write) are
+    not sub-tasks: they are dropped before counting.
 
     Raises:
         ValueError: If ``k`` is below 1.
@@ -98,7 +99,7 @@ def parse_sub_tasks(text: str, k: int) -> tuple[str, tuple[str, ...]]:
     if found is not None and not found:
         return EMPTY, ()
     refusing = [task for task in tasks if _refuses(task, within=None)]
-    kept = tuple(task for task in tasks if task not in refusing and not _SLOT.match(task))
+    kept = tuple(task for task in tasks if task not in refusing and not _SLOT.search(task))
     if not kept:
         if refusing or (not tasks and _refuses(text, within=REFUSAL_WINDOW)):
             return ATTACKER_REFUSED, ()
@@ -111,7 +112,7 @@ def parse_revision(text: str) -> tuple[str, str]:
 
     Reads JSON ``{"sub_task": ...}``, else the whole text, less a leading label ("Revised
     sub-task:") and surrounding quotes. Statuses: ``ok``, ``attacker_refused`` (a refusal phrase
-    opens it), ``empty``, ``unparsed`` (the template's slot copied verbatim).
+    opens it), ``empty``, ``unparsed`` (the template's slot copied).
 
     Examples:
         >>> parse_revision('{"sub_task": "Describe C."}')
@@ -131,7 +132,7 @@ def parse_revision(text: str) -> tuple[str, str]:
         return EMPTY, ""
     if _refuses(task, within=None):
         return ATTACKER_REFUSED, ""
-    if _SLOT.match(task):
+    if _SLOT.search(task):
         return UNPARSED, ""
     return OK, task
 
