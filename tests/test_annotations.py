@@ -9,11 +9,13 @@ import pytest
 
 from expected_harm.annotations import (
     ANNOTATED_SETS,
+    DECOMPOSITIONS,
     LABEL_COLUMNS,
     PER_SET,
     RERATE_PER_SET,
     all_labels,
     annotations_dir,
+    draw_decomposition_sample,
     draw_sample,
     load_items,
     load_labels,
@@ -41,7 +43,7 @@ def test_committed_sample_is_the_seeded_draw() -> None:
 def test_every_item_to_label_has_one_reference_label() -> None:
     labels = load_labels()
     items = load_items()
-    assert len(labels) == len(items) == 405 + 55
+    assert len(labels) == len(items) == 405 + 55 + 15 + 402  # sample, JBB, decompositions
     assert set(zip(labels["dataset"], labels["item_id"])) == set(
         zip(items["dataset"], items["item_id"])
     )
@@ -61,13 +63,20 @@ def test_all_100_jbb_goals_carry_labels_in_range() -> None:
     assert labels["in_sample"].sum() == PER_SET
 
 
-def test_extension_is_the_jbb_goals_outside_the_sample() -> None:
+def test_extension_is_the_jbb_goals_outside_the_sample_and_the_decompositions() -> None:
     items = load_items()
     extension = items[~items["in_sample"]]
+    jbb = extension[extension["dataset"] == "jbb_behaviors"]
     sample_jbb = set(load_sample().query("dataset == 'jbb_behaviors'")["item_id"])
-    assert set(extension["dataset"]) == {"jbb_behaviors"}
-    assert set(extension["item_id"]) == {str(i) for i in range(100)} - sample_jbb
+    assert set(jbb["item_id"]) == {str(i) for i in range(100)} - sample_jbb
     assert set(extension.loc[extension["rerate"], "item_id"]) == EXTENSION_RERATE
+    drawn = draw_decomposition_sample()
+    rest = extension[extension["dataset"] != "jbb_behaviors"]
+    assert list(zip(rest["dataset"], rest["item_id"])) == list(
+        zip(drawn["dataset"], drawn["item_id"])
+    )
+    decompositions = rest.loc[rest["dataset"] == "fractured_sorry_bench", "item_id"]
+    assert decompositions.str.rsplit(":", n=1).str[0].nunique() == DECOMPOSITIONS == 60
 
 
 def test_every_file_names_sets_by_registry_name_and_subset() -> None:

@@ -9,7 +9,9 @@ labels are stored, never prompt text.
 Two groups of items carry labels. The threat-distribution section's design is a stratified sample
 of 45 per set (``sample.csv``). The extension (``extension.csv``) labels the rest of JBB-Behaviors,
 so that all 100 goals have labels for the calibration section, which joins published jailbreak
-responses to every goal; it never enters the 45-per-set comparison.
+responses to every goal, and 60 published decompositions of SORRY-Bench requests (their
+sub-questions and 15 more originals, :func:`draw_decomposition_sample`) for the decomposition
+section; it never enters the 45-per-set comparison.
 
 Files in ``annotations/`` of the package data (``src/expected_harm/data/`` in a checkout):
     sample.csv           the stratified sample (``draw_sample``; fixed seed)
@@ -109,6 +111,7 @@ def draw_sample(
 #: How many published decompositions carry reference labels (issue 14: at least 60).
 DECOMPOSITIONS = 60
 DECOMPOSITION_SEED = 20261201
+DECOMPOSITION_RERATE = 40  # of the 402 sub-questions, 10%: blind second pass
 
 
 def draw_decomposition_sample(
@@ -124,7 +127,8 @@ def draw_decomposition_sample(
 
     Returns:
         Items in the shape of ``extension.csv``: ``dataset``, ``subset``, ``item_id``,
-        ``category``, ``rerate`` (False: no blind second pass for these).
+        ``category``, ``rerate``: a seeded :data:`DECOMPOSITION_RERATE` of the sub-questions
+        (the two halves were labelled by two sessions; the blind second pass measures both).
     """
     from expected_harm.datasets import load
 
@@ -147,7 +151,11 @@ def draw_decomposition_sample(
         pd.DataFrame({"dataset": "fractured_sorry_bench", "subset": "decompositions",
                       "item_id": picked["item_id"].astype(str), "category": picked["category"]}),
     ]
-    return pd.concat(items, ignore_index=True).assign(rerate=False)
+    drawn = pd.concat(items, ignore_index=True).assign(rerate=False)
+    steps_at = drawn.index[drawn["dataset"] == "fractured_sorry_bench"]
+    rng = np.random.default_rng(seed)
+    drawn.loc[rng.choice(steps_at, size=DECOMPOSITION_RERATE, replace=False), "rerate"] = True
+    return drawn
 
 
 def _proportional_seats(sizes: pd.Series, total: int) -> pd.Series:
@@ -389,7 +397,8 @@ def summary_markdown(folder: Path | None = None) -> str:
             "",
             f"{len(labels)} items carry reference labels: the threat-distribution sample "
             f"({int(labels['in_sample'].sum())} items, {PER_SET} per set) and "
-            f"{len(beyond)} items beyond it ({extension}), which the calibration section uses "
+            f"{len(beyond)} items beyond it ({extension}), which the calibration and decomposition "
+            "sections use "
             "and the 45-per-set comparison does not. Each row counts one set's items per level "
             "(1 = trivial or minor, 5 = prohibitive or catastrophic).",
             "",
