@@ -69,11 +69,11 @@ def test_extension_is_the_jbb_goals_outside_the_sample_and_the_decompositions() 
     jbb = extension[extension["dataset"] == "jbb_behaviors"]
     sample_jbb = set(load_sample().query("dataset == 'jbb_behaviors'")["item_id"])
     assert set(jbb["item_id"]) == {str(i) for i in range(100)} - sample_jbb
-    assert set(extension.loc[extension["rerate"], "item_id"]) == EXTENSION_RERATE
+    assert set(jbb.loc[jbb["rerate"], "item_id"]) == EXTENSION_RERATE
     drawn = draw_decomposition_sample()
     rest = extension[extension["dataset"] != "jbb_behaviors"]
-    assert list(zip(rest["dataset"], rest["item_id"])) == list(
-        zip(drawn["dataset"], drawn["item_id"])
+    assert list(zip(rest["dataset"], rest["item_id"], rest["rerate"])) == list(
+        zip(drawn["dataset"], drawn["item_id"], drawn["rerate"])
     )
     decompositions = rest.loc[rest["dataset"] == "fractured_sorry_bench", "item_id"]
     assert decompositions.str.rsplit(":", n=1).str[0].nunique() == DECOMPOSITIONS == 60
@@ -197,6 +197,7 @@ def extended_rerate(folder) -> pd.DataFrame:
 
 def test_self_agreement_reports_the_extension_re_labels_on_their_own(tmp_path) -> None:
     folder = copy_annotations(tmp_path)
+    (folder / "rerate" / "fractured_sorry_bench.csv").unlink()  # measured in the next test
     rerate = extended_rerate(folder)
     assert len(rerate) == 15
     table = self_agreement(folder)
@@ -209,6 +210,13 @@ def test_self_agreement_reports_the_extension_re_labels_on_their_own(tmp_path) -
         (table.loc[("threat-distribution sample", "cost"), "exact"] * 45 + 7) / 55
     )
     assert "| jbb_behaviors beyond the sample | cost | 10 |" in summary_markdown(folder)
+
+
+def test_the_decompositions_blind_second_pass_is_its_own_part() -> None:
+    table = self_agreement()
+    part = table.loc["fractured_sorry_bench beyond the sample"]
+    assert part.loc["cost", "n"] == part.loc["severity", "n"] == 40
+    assert table.loc[("all", "cost"), "n"] == 45 + 10 + 40
 
 
 def test_self_agreement_on_the_committed_files_covers_every_re_label() -> None:
