@@ -254,7 +254,9 @@ def cost_interaction(rows: pd.DataFrame, success: str = "success") -> pd.DataFra
     ``success ~ decomposed + cost + decomposed×cost + severity + target`` by logistic
     regression on the labelled originals, with standard errors clustered by question (each is
     asked of four targets in two conditions). The interaction is the answer: positive means
-    decomposition helps more the costlier the request, as the paper's mechanism says.
+    decomposition helps more the costlier the request, as the paper's mechanism says. Few
+    labelled originals at high cost, with no vanilla success among them, make the odds-scale
+    interaction large and imprecise: read it beside :func:`uplift_by_cost`'s differences.
 
     Returns:
         One row: ``interaction``, ``low``, ``high`` (95%), ``odds_ratio``, ``p``, ``direction``,
@@ -501,9 +503,9 @@ def rejudge_report(rejudged: pd.DataFrame, judge_name: str, per_cell: int,
     style = table.style.format({"ASR (published GPT-4o)": "{:.0%}", "ASR (book judge)": "{:.0%}"},
                                na_rep="–").set_caption(
         f"The same answers judged twice: {PUBLISHED_JUDGE} and this book's judge ({judge_name}), "
-        f"each against the original request; {per_cell} questions per target in both "
-        f"conditions (seed {seed}), n = {len(rejudged)} answers. Cohen's κ between the two: "
-        f"{kappa} (95% bootstrap). Targets: {TARGETS} · Data: {DATA}")
+        f"each against the original request; {per_cell} question{'s' * (per_cell != 1)} per "
+        f"target in both conditions (seed {seed}), n = {len(rejudged)} answers. Cohen's κ "
+        f"between the two: {kappa} (95% bootstrap). Targets: {TARGETS} · Data: {DATA}")
     pooled = table.loc["all"]
     return style, {
         "n_rejudged": str(len(rejudged)), "kappa": kappa,
