@@ -12,6 +12,9 @@ rewritten within a budget, and every draft, rating and score is kept. A
 unreadable answers get their own statuses (:data:`DECOMPOSITION_STATUSES`); only ``ok``
 decompositions are attacked.
 
+The published evidence (GPT-4o's decompositions of SORRY-Bench and four real models' answers to
+them, offline) is the submodule :mod:`expected_harm.decomposition.evidence`.
+
 Examples:
     >>> parse_sub_tasks("Here you go:\\n1. Explain A.\\n2. List B.", k=2)
     ('ok', ('Explain A.', 'List B.'))
