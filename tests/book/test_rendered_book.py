@@ -29,7 +29,9 @@ import pytest
 from expected_harm.paths import project_root
 from expected_harm.sections import SECTIONS, run_section
 
-pytestmark = pytest.mark.integration
+# The first test's set-up runs every section cold (about 12 min on CI's 2 cores, more when the
+# machine is shared): the per-test limit of pyproject.toml would cut it off.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(2700)]
 
 CHROMIUM_FLAGS = [
     "--headless",
