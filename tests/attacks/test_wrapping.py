@@ -12,7 +12,7 @@ from expected_harm.attacks import (
     register_attack,
     run_attack,
 )
-from expected_harm.models import ChatResult, GenerateConfig, Reply, Status
+from expected_harm.models import BlockedError, ChatResult, GenerateConfig, Reply, Status
 from tests.attacks.test_pair import attacker_proposing, strongreject_judge, target_complying_to
 from tests.doubles import ScriptedChatModel
 
@@ -88,10 +88,45 @@ def test_a_part_without_an_answer_gives_the_request_its_status_not_a_refusal(reg
     attack = get_attack("split_at_and", inner=get_attack("direct"))
     frame = run_attack(attack, ["a and b and c", "unsplittable"], ScriptedChatModel(script), CONFIG)
     assert frame["status"].tolist() == ["error", "unparsed"]
-    assert "1 of 3 sub-task(s) without an ok answer" in frame.loc[0, "error"]
+    assert "1 of 3 sub-task(s) without an answer (error or unparsed)" in frame.loc[0, "error"]
     assert frame.loc[0, "response"] == ""
     assert frame["parts"].tolist() == [3, 0] and frame["parts_missing"].tolist() == [1, 0]
     assert frame["queries"].tolist() == [3, 0]
+
+
+def blocking(*blocked: str):
+    """A target script that the provider blocks on the given prompts, an error on "down"."""
+
+    def script(messages, attempt):
+        prompt = messages[-1]["content"]
+        if prompt in blocked:
+            raise BlockedError("content filter")
+        if prompt == "down":
+            raise RuntimeError("server down")
+        return Reply(text=prompt.upper())
+
+    return script
+
+
+def test_a_blocked_part_is_an_outcome_the_answer_still_joins_the_others_in_order(
+    registered,
+) -> None:
+    attack = get_attack("split_at_and", inner=get_attack("direct"))
+    target = ScriptedChatModel(blocking("b"))
+    frame = run_attack(attack, ["a and b and c"], target, CONFIG)
+    assert frame.loc[0, "status"] == "ok"
+    assert frame.loc[0, "response"] == "A\n\nC"
+    assert (frame.loc[0, "parts"], frame.loc[0, "parts_missing"]) == (3, 1)
+
+
+def test_an_errored_part_outweighs_a_blocked_one_and_all_blocked_is_blocked(registered) -> None:
+    attack = get_attack("split_at_and", inner=get_attack("direct"))
+    target = ScriptedChatModel(blocking("a", "b"))
+    frame = run_attack(attack, ["a and down", "a and b", "b and c"], target, CONFIG)
+    assert frame["status"].tolist() == ["error", "blocked", "ok"]
+    assert "all 2 sub-task(s) blocked" in frame.loc[1, "error"]
+    assert frame["response"].tolist() == ["", "", "C"]
+    assert frame["parts_missing"].tolist() == [2, 2, 1]
 
 
 def test_attacks_without_parts_report_none() -> None:

@@ -6,7 +6,10 @@ from abc import abstractmethod
 from collections.abc import Sequence
 
 from expected_harm.attacks._base import Attack, AttackOutcome, Part
-from expected_harm.models import ChatModel, ChatResult, Status
+from expected_harm.models import ChatModel, ChatResult, GenerateConfig, Status
+
+#: Statuses of a part that leave the request without data: the row takes the status.
+MISSING_DATA = (Status.ERROR, Status.UNPARSED)
 
 
 class WrappingAttack(Attack):
@@ -20,9 +23,17 @@ class WrappingAttack(Attack):
     in one batch through ``inner``, so the inner attack's prompts and cache keys are the ones it
     would use on those sub-tasks alone.
 
-    Each outcome keeps its sub-tasks and their outcomes in ``parts``. A request that could not be
-    split ends with the status of the failed split; one with a part that got no ``ok`` answer
-    ends with that part's status and says how many are missing: never a refusal or a success.
+    Each outcome keeps its sub-tasks and their outcomes in ``parts``. The missing-part rule:
+
+    - the answer combines, in order, the parts that got an ``ok`` answer;
+    - a part ``blocked`` (the provider refused that sub-task) is an outcome of the attack, not
+      missing data: the answer is still formed and judged, and ``run_attack``'s
+      ``parts_missing`` says how many parts it lacks;
+    - a part ``error`` or ``unparsed`` is missing data: the request ends with that status and
+      is never judged (never a refusal or a success);
+    - every part blocked: the request is ``blocked``.
+
+    A request that could not be split ends with the status of the failed split.
 
     Args:
         inner: The attack every sub-task goes through (any attack, PAIR included).
@@ -44,44 +55,85 @@ class WrappingAttack(Attack):
         """The sub-tasks of each request, in order; for a request that cannot be split, the
         failed call whose status and error say why."""
 
-    def combine(self, request: str, parts: tuple[Part, ...], target: ChatModel) -> ChatResult:
-        """The final answer from the parts' (all ``ok``) answers: joined in order, a paragraph
-        each, as the paper's decomposition attack concatenates them."""
-        text = "\n\n".join(part.outcome.result.text for part in parts)
-        return ChatResult(model=target.spec, key="", status=Status.OK, text=text)
+    def combine(
+        self, requests: Sequence[str], parts: Sequence[tuple[Part, ...]], target: ChatModel
+    ) -> list[ChatResult]:
+        """The final answer of each request from its ``ok`` parts, in order (never empty):
+        joined a paragraph each, as the paper's decomposition attack concatenates them."""
+        return [
+            ChatResult(
+                model=target.spec,
+                key="",
+                status=Status.OK,
+                text="\n\n".join(part.outcome.result.text for part in answered),
+            )
+            for answered in parts
+        ]
 
     def run(self, requests, target, config):
-        splits = self.split(requests)
+        return self.attack_splits(requests, self.split(requests), target, config)
+
+    def attack_splits(
+        self,
+        requests: Sequence[str],
+        splits: Sequence[tuple[str, ...] | ChatResult],
+        target: ChatModel,
+        config: GenerateConfig,
+    ) -> list[AttackOutcome]:
+        """Attack every sub-task of ``splits`` (one per request) and apply the missing-part
+        rule; the outcomes are in request order."""
         if len(splits) != len(requests):
             raise ValueError(f"{self.key}: split gave {len(splits)} results for {len(requests)}")
         tasks = [task for split in splits if isinstance(split, tuple) for task in split]
         answers = iter(self.inner.run(tasks, target, config) if tasks else [])
-        outcomes = []
+        outcomes: list[AttackOutcome | None] = []
+        combined: list[tuple[int, str, tuple[Part, ...]]] = []
         for request, split in zip(requests, splits):
             if isinstance(split, ChatResult):
                 if split.ok:
                     raise ValueError(f"{self.key}: split returned an ok result, not sub-tasks")
                 outcomes.append(AttackOutcome(request, (), split, queries=0))
+                continue
+            parts = tuple(Part(task, next(answers)) for task in split)
+            failure = self.failure(parts)
+            if failure is None:
+                combined.append((len(outcomes), request, parts))
+                outcomes.append(None)
             else:
-                parts = tuple(Part(task, next(answers)) for task in split)
-                outcomes.append(self._outcome(request, parts, target))
+                status, error = failure
+                failed = ChatResult(model=target.spec, key="", status=status,
+                                    error=f"{self.key}: {error}")
+                outcomes.append(self._outcome(request, parts, failed))
+        results = self.combine(
+            [request for _, request, _ in combined],
+            [tuple(p for p in parts if p.outcome.result.ok) for _, _, parts in combined],
+            target,
+        )
+        for (index, request, parts), result in zip(combined, results, strict=True):
+            outcomes[index] = self._outcome(request, parts, result)
         return outcomes
 
-    def _outcome(self, request: str, parts: tuple[Part, ...], target: ChatModel) -> AttackOutcome:
-        failed = [part.outcome.result for part in parts if not part.outcome.result.ok]
+    def failure(self, parts: tuple[Part, ...]) -> tuple[Status, str] | None:
+        """The status and reason that end a request by the missing-part rule; None when its
+        answer is formed from the ``ok`` parts."""
+        results = [part.outcome.result for part in parts]
+        missing = [r for r in results if r.status in MISSING_DATA]
+        blocked = [r for r in results if r.status is Status.BLOCKED]
         if not parts:
-            result = ChatResult(
-                model=target.spec, key="", status=Status.ERROR, error=f"{self.key}: no sub-tasks"
-            )
-        elif failed:
-            result = ChatResult(
-                model=target.spec,
-                key="",
-                status=failed[0].status,
-                error=f"{self.key}: {len(failed)} of {len(parts)} sub-task(s) without an ok "
-                f"answer; first: {failed[0].error}",
-            )
+            status, error = Status.ERROR, "no sub-tasks"
+        elif missing:
+            status = missing[0].status
+            error = (f"{len(missing)} of {len(parts)} sub-task(s) without an answer "
+                     f"(error or unparsed); first: {missing[0].error}")
+        elif len(blocked) == len(parts):
+            status = Status.BLOCKED
+            error = f"all {len(parts)} sub-task(s) blocked; first: {blocked[0].error}"
         else:
-            result = self.combine(request, parts, target)
+            return None
+        return status, error
+
+    def _outcome(
+        self, request: str, parts: tuple[Part, ...], result: ChatResult
+    ) -> AttackOutcome:
         queries = sum(part.outcome.queries for part in parts)
         return AttackOutcome(request, (), result, queries=queries, parts=parts)
