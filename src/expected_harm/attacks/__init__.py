@@ -7,9 +7,11 @@ Attacks are registered by key, as StrongREJECT registers its jailbreaks::
     attacks = get_attacks(["direct", "pair"], attacker=spec, judge=judge, iterations=3, seed=0)
 
 Registered: ``direct``, ``prefix_injection``, ``refusal_suppression``, ``style_injection``
-(Wei et al. 2023), ``inthewild[:ID]`` (Shen et al. 2024) and ``pair`` (Chao et al. 2023).
-An attack may wrap another (:class:`WrappingAttack`, ``get_attack(key, inner=...)``): its
-outcomes keep the sub-tasks and their answers as ``parts``.
+(Wei et al. 2023), ``inthewild[:ID]`` (Shen et al. 2024), ``pair`` (Chao et al. 2023) and
+``decompose`` (Chen et al. 2026, finding 3). An attack may wrap another
+(:class:`WrappingAttack`, ``get_attack(key, inner=...)``): its outcomes keep the sub-tasks and
+their answers as ``parts``; ``decompose`` also takes a ``decomposer`` (see
+:mod:`expected_harm.decomposition`).
 """
 
 from expected_harm.attacks._base import (
@@ -24,15 +26,19 @@ from expected_harm.attacks._base import (
     register_attack,
     run_attack,
 )
+from expected_harm.attacks._decompose import FAILED_DECOMPOSITION, DecompositionAttack
 from expected_harm.attacks._pair import PAIR, parse_attacker
 from expected_harm.attacks._prompt import InTheWildAttack, TemplateAttack, inthewild_templates
-from expected_harm.attacks._wrapping import WrappingAttack
+from expected_harm.attacks._wrapping import MISSING_DATA, WrappingAttack
 
 __all__ = [
     "ATTACKS",
+    "FAILED_DECOMPOSITION",
+    "MISSING_DATA",
     "PAIR",
     "Attack",
     "AttackOutcome",
+    "DecompositionAttack",
     "InTheWildAttack",
     "Part",
     "PromptAttack",
