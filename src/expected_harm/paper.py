@@ -24,3 +24,15 @@ PROBE_SCORE_BY_SEVERITY: dict[int, float] = {1: 8.8, 3: 81.6, 5: 77.6}
 PROBE_SCORE_BY_COST: dict[int, tuple[float, float]] = {
     1: (61.9, 61.9), 2: (40.8, 44.2), 3: (40.8, 44.2), 5: (80.3, 80.3),
 }
+
+#: Finding 3: attack × benchmark cells in which cost + monitor decomposition is best or second
+#: best of the four conditions, as (cells, of). The summary does not name the measure; the
+#: book reads it as ASR.
+DECOMPOSITION_BEST_OR_SECOND: tuple[int, int] = (17, 20)
+
+#: Finding 3: attack × benchmark cells in which cost-only decomposition beats monitor-only on
+#: Usefulness, as (cells, of).
+COST_BEATS_MONITOR_USEFULNESS: tuple[int, int] = (14, 20)
+
+#: Finding 3: the largest ASR gain of an existing jailbreak under decomposition ("up to 2×").
+MAX_DECOMPOSITION_UPLIFT = 2.0

@@ -27,6 +27,29 @@ from expected_harm.decomposition._decomposer import (
     cost_levels,
     decomposition_frame,
 )
+
+# --- D3: what the attack achieves per condition (the attack: attacks.DecompositionAttack) ---
+from expected_harm.decomposition._metrics import (
+    CONDITIONS,
+    ORIGINAL,
+    USEFULNESS_JUDGE,
+    Count,
+    condition_of,
+    condition_report,
+    condition_table,
+    count_best,
+    count_wins,
+    interval_cell,
+    mark_best,
+    model_calls,
+    uplift,
+    uplift_report,
+    usefulness,
+    usefulness_missing,
+    with_conditions,
+)
+
+# --- D1, continued ---
 from expected_harm.decomposition._monitor import (
     DEFAULT_THRESHOLD,
     MONITOR_COLUMNS,
@@ -73,4 +96,22 @@ __all__ = [
     "parse_revision",
     "parse_sub_tasks",
     "sub_tasks_schema",
+    # D3
+    "CONDITIONS",
+    "ORIGINAL",
+    "USEFULNESS_JUDGE",
+    "Count",
+    "condition_of",
+    "condition_report",
+    "condition_table",
+    "count_best",
+    "count_wins",
+    "interval_cell",
+    "mark_best",
+    "model_calls",
+    "uplift",
+    "uplift_report",
+    "usefulness",
+    "usefulness_missing",
+    "with_conditions",
 ]

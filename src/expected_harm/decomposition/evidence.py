@@ -132,7 +132,7 @@ def paired_ratio(vanilla: np.ndarray, decomposed: np.ndarray, *, confidence: flo
         value = decomposed.mean() / vanilla.mean()
         ratios = decomposed[draws].mean(axis=1) / vanilla[draws].mean(axis=1)
     # an order statistic, not an interpolation, so that an infinite draw stays infinite
-    low, high = np.quantile(np.nan_to_num(ratios, nan=np.inf),
+    low, high = np.quantile(np.nan_to_num(ratios, nan=np.inf, posinf=np.inf),
                             [(1 - confidence) / 2, (1 + confidence) / 2], method="inverted_cdf")
     return Estimate(float(value), float(low), float(high), int(vanilla.size))
 
