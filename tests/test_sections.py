@@ -94,6 +94,29 @@ def test_calibration_smoke_run(tmp_path) -> None:
     assert "Traceback" not in text
 
 
+DECOMPOSITION_SMOKE = {"items_per_benchmark": 1, "strategies": ["cost", "published"], "k": 2,
+                      "monitor_validation": 1, "published_judged_per_cell": 1, "rated_steps": 2,
+                      "max_tokens": 16, "revision_budget": 0}
+
+
+def test_decomposition_smoke_run_and_its_rerun_makes_no_model_call(tmp_path) -> None:
+    from expected_harm.models import ResponseCache
+
+    output = run_section(get_section("decomposition"), DECOMPOSITION_SMOKE,
+                         output=tmp_path / "decomposition.ipynb")
+    text = outputs_text(output)
+    assert "harmbench_classifier 1.0 by embedded:smollm2-135m" in text  # the judge is named
+    assert "gpt-4o-mini" in text and "Priyanshu" in text  # the published evidence, cited
+    assert "decompose[published](direct)" in text and "decompose[cost](direct)" in text
+    assert "17 of 20" in text  # the paper's count, beside ours
+    assert "[redacted" in text  # sub-tasks and answers are redacted on the page
+    assert "Traceback" not in text
+    answers = len(ResponseCache())
+    run_section(get_section("decomposition"), DECOMPOSITION_SMOKE,
+                output=tmp_path / "again.ipynb")
+    assert len(ResponseCache()) == answers  # every call of the re-run came from the cache
+
+
 def test_the_committed_toc_is_the_one_the_pages_write() -> None:
     """``_toc.yml`` is generated from ``sections.PAGES``: add a page there, then run the book."""
     from expected_harm.paths import project_root

@@ -456,6 +456,57 @@ def plot_asr_by_level(
     return fig
 
 
+# ------------------------------------------------ decomposition (notebook 03)
+
+
+def plot_decomposition_uplift(table: pd.DataFrame) -> Figure:
+    """ASR on the whole request and on its decomposition, per target, with 95% intervals and
+    the dataset authors' published ASRs as open grey markers.
+
+    Args:
+        table: :func:`expected_harm.decomposition.evidence.uplift_table`.
+    """
+    fig, ax = plt.subplots(figsize=(6.0, 3.0))
+    y = np.arange(len(table))
+    palette = sns.color_palette("colorblind", 2)
+    for offset, (condition, color) in zip((-0.12, 0.12), zip(("vanilla", "decomposed"), palette)):
+        error = np.clip([table[condition] - table[f"{condition}_low"],
+                         table[f"{condition}_high"] - table[condition]], 0, None)
+        ax.errorbar(table[condition], y + offset, xerr=error, fmt="o", color=color, capsize=2,
+                    markersize=4, label="whole request" if condition == "vanilla"
+                    else "decomposed")
+        ax.scatter(table[f"{condition}_authors"], y + offset, s=40, facecolors="none",
+                   edgecolors=PAPER_COLOR, linewidths=0.8, zorder=3,
+                   label="dataset authors (reference)" if condition == "vanilla" else None)
+    ax.set(yticks=y, yticklabels=table["target"], xlim=(0, 1), xlabel="ASR (GPT-4o verdict)")
+    ax.invert_yaxis()
+    ax.legend(loc="lower right", fontsize="small", frameon=False)
+    return fig
+
+
+def plot_step_costs(frame: pd.DataFrame) -> Figure:
+    """Each labelled sub-question's cost and severity against its original's: how many
+    sub-questions sit at each (original, step) level pair, with the diagonal "no change".
+
+    Args:
+        frame: :func:`expected_harm.decomposition.evidence.step_cost_frame`.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.2), sharey=True)
+    for ax, scale in zip(axes, ("cost", "severity")):
+        counts = frame.groupby([f"original_{scale}", f"step_{scale}"]).size().rename("n")
+        counts = counts.reset_index()
+        ax.scatter(counts[f"original_{scale}"], counts[f"step_{scale}"], s=12 * counts["n"],
+                   color=sns.color_palette("colorblind", 1)[0], alpha=0.6)
+        for _, row in counts.iterrows():
+            ax.annotate(str(int(row["n"])), (row[f"original_{scale}"], row[f"step_{scale}"]),
+                        fontsize=6, ha="center", va="center")
+        ax.plot([1, 5], [1, 5], linestyle="--", color=PAPER_COLOR, linewidth=0.8)
+        ax.set(xticks=range(1, 6), yticks=range(1, 6), xlim=(0.4, 5.6), ylim=(0.4, 5.6),
+               xlabel=f"original's {scale}", title=scale)
+    axes[0].set_ylabel("sub-question's level")
+    return fig
+
+
 # ------------------------------------------------ probing (notebook 05) and models (models page)
 
 

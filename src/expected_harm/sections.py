@@ -78,6 +78,7 @@ PAGES: tuple[Section | Prose, ...] = (
     Prose("annotations", part="Foundations"),
     Section("threat_distribution", "01_threat_distribution", "Threat distribution"),
     Section("calibration", "02_calibration", "Inverse risk calibration"),
+    Section("decomposition", "03_decomposition", "Decomposition attack"),
     Section("probing", "05_probing", "Linear probes", also_accepts={"layers": (list,)}),
 )
 

@@ -67,6 +67,9 @@ SMOKE_PARAMETERS: dict[str, dict[str, object]] = {
     "calibration": {"items_per_benchmark": 1, "benchmarks": ["advbench", "jbb_behaviors"],
                     "attacks": ["direct", "refusal_suppression"], "validation_items": 2,
                     "published_judged_per_cell": 1, "max_tokens": 48},
+    "decomposition": {"items_per_benchmark": 1, "strategies": ["cost", "published"], "k": 2,
+                      "monitor_validation": 1, "published_judged_per_cell": 1, "rated_steps": 2,
+                      "max_tokens": 16, "revision_budget": 0},
     "probing": {"per_set": 3, "harmless_per_set": 15, "refusal_screen": 4, "layers": [1, 15, 30]},
     "models": {"per_set": 3},
 }
