@@ -107,7 +107,8 @@ def test_decomposition_smoke_run_and_its_rerun_makes_no_model_call(tmp_path) -> 
     text = outputs_text(output)
     assert "harmbench_classifier 1.0 by embedded:smollm2-135m" in text  # the judge is named
     assert "gpt-4o-mini" in text and "Priyanshu" in text  # the published evidence, cited
-    assert "decompose[published](direct)" in text and "decompose[cost](direct)" in text
+    assert "decompose 1.0 (published decompositions of GPT-4o" in text  # the replay, named
+    assert "decompose 1.0 (cost decomposition by embedded:smollm2-135m" in text
     assert "17 of 20" in text  # the paper's count, beside ours
     assert "[redacted" in text  # sub-tasks and answers are redacted on the page
     assert "Traceback" not in text

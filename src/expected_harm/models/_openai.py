@@ -8,6 +8,7 @@ import os
 import re
 import time
 import weakref
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from expected_harm.models._model import BlockedError, ChatModel, ModelConfigError, TransientError
@@ -88,6 +89,24 @@ class OpenAIChatModel(ChatModel):
             self._clients[loop] = client
         return client
 
+    def response_format(self, schema: Mapping[str, Any]) -> dict[str, Any]:
+        """How a JSON schema is asked for: OpenAI's structured output (``json_schema``), or, on
+        an OpenAI-compatible server, JSON mode with the schema beside it, the one form that
+        llama-cpp-python's server accepts (it enforces the schema with a grammar, as llama.cpp's
+        own server does; servers that only know JSON mode ignore the schema, and the caller's
+        parser decides).
+
+        Examples:
+            >>> model = OpenAIChatModel("m", base_url="http://127.0.0.1:1/v1", key_var="NO_KEY",
+            ...                         key_required=False, backend="openai-compatible")
+            >>> model.response_format({"type": "object"})
+            {'type': 'json_object', 'schema': {'type': 'object'}}
+        """
+        if self.backend == "openai":
+            return {"type": "json_schema", "json_schema": {"name": "answer",
+                                                           "schema": dict(schema)}}
+        return {"type": "json_object", "schema": dict(schema)}
+
     async def call(self, messages: list[Message], config: GenerateConfig) -> Reply:
         import openai
 
@@ -103,10 +122,7 @@ class OpenAIChatModel(ChatModel):
         if config.stop:
             request["stop"] = list(config.stop)
         if config.response_schema:
-            request["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "answer", "schema": dict(config.response_schema)},
-            }
+            request["response_format"] = self.response_format(config.response_schema)
         if config.logprobs:
             request["logprobs"] = True
             if config.top_logprobs:
