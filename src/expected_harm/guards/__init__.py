@@ -7,10 +7,40 @@ guard call that failed or did not parse is never counted as a pass. Guards are r
 (:func:`register_guard`), as judges are; the pipeline's optional guard stage
 (:func:`expected_harm.pipeline.run_grid`) counts a blocked input as a failed attack.
 
-The adapters for Llama Guard 3, Qwen3Guard and moderation endpoints are not here yet: this
-package holds the interface and the registry they plug into.
+The guard models in their published formats: Llama Guard 3 (``"llama_guard_3"``,
+:class:`LlamaGuard3`, by chat messages or by the raw prompt) and Qwen3Guard-Gen
+(``"qwen3guard"``, :class:`Qwen3Guard`, strict by default). Their prompts and category lists are
+data in ``prompts/guards.yaml``.
 """
 
 from expected_harm.guards._base import GUARD_COLUMNS, GUARDS, Guard, get_guard, register_guard
+from expected_harm.guards._llama_guard import (
+    LlamaGuard3,
+    LlamaGuardMode,
+    format_llama_guard,
+    llama_guard_role,
+    parse_llama_guard,
+    unsafe_probability,
+)
+from expected_harm.guards._model_guard import ModelGuard, load_guard_prompts, screened_turns
+from expected_harm.guards._qwen3guard import SAFETY_LEVELS, Qwen3Guard, parse_qwen3guard
 
-__all__ = ["GUARDS", "GUARD_COLUMNS", "Guard", "get_guard", "register_guard"]
+__all__ = [
+    "GUARDS",
+    "GUARD_COLUMNS",
+    "SAFETY_LEVELS",
+    "Guard",
+    "LlamaGuard3",
+    "LlamaGuardMode",
+    "ModelGuard",
+    "Qwen3Guard",
+    "format_llama_guard",
+    "get_guard",
+    "llama_guard_role",
+    "load_guard_prompts",
+    "parse_llama_guard",
+    "parse_qwen3guard",
+    "register_guard",
+    "screened_turns",
+    "unsafe_probability",
+]
