@@ -54,7 +54,7 @@ class ModelGuard(Guard):
     the parsed answer means (:meth:`_read`).
     """
 
-    config = GenerateConfig(max_tokens=32)
+    config: GenerateConfig  # set by each guard (its answer length, logprobs)
     parser: Callable[[str], Any]  # a module-level parser, set as a staticmethod
 
     def __init__(self, model: ChatModel | None = None) -> None:
@@ -62,7 +62,7 @@ class ModelGuard(Guard):
         self.prompt = load_guard_prompts()[self.name]
 
     @property
-    def version(self) -> str:  # type: ignore[override]
+    def version(self) -> str:
         return str(self.prompt["version"])
 
     def messages(self, turns: list[Message]) -> list[Message]:
