@@ -31,8 +31,6 @@ ORIGINAL = "original"
 CONDITIONS: tuple[str, ...] = (ORIGINAL, "monitor", "cost", "cost+monitor")
 #: The judge whose rubric usefulness is read from.
 USEFULNESS_JUDGE = "strongreject_rubric"
-#: The grid's status of an input its guard flagged: a failed attack, success 0 (see pipeline).
-BLOCKED_BY_GUARD = "blocked_by_guard"
 #: Where each cell of a table is: one target, one attack, one benchmark.
 CELL = ("target", "attack", "dataset")
 _DECOMPOSED = re.compile(r"^decompose\[(?P<strategy>[^;\]]+)(?:; [^\]]*)?\]\((?P<inner>.*)\)$")
@@ -94,6 +92,8 @@ def usefulness(frame: pd.DataFrame) -> pd.Series:
     that failed or did not parse is missing, never 0; in grid rows, an input the guard flagged
     (``blocked_by_guard``) scores 0, as its ``success`` does.
     """
+    from expected_harm.pipeline import BLOCKED_BY_GUARD  # here: pipeline imports attacks → this
+
     values = pd.Series(np.nan, index=frame.index, name="usefulness")
     if usefulness_missing(frame):
         return values
