@@ -10,7 +10,9 @@ guard call that failed or did not parse is never counted as a pass. Guards are r
 The guard models in their published formats: Llama Guard 3 (``"llama_guard_3"``,
 :class:`LlamaGuard3`, by chat messages or by the raw prompt) and Qwen3Guard-Gen
 (``"qwen3guard"``, :class:`Qwen3Guard`, strict by default). Their prompts and category lists are
-data in ``prompts/guards.yaml``.
+data in ``prompts/guards.yaml``. OpenAI's moderation endpoint (``"openai_moderation"``,
+:class:`OpenAIModeration`, ``omni-moderation-latest`` by default) is a guard that calls no chat
+model; its results share the response cache, one per input text.
 """
 
 from expected_harm.guards._base import GUARD_COLUMNS, GUARDS, Guard, get_guard, register_guard
@@ -23,6 +25,7 @@ from expected_harm.guards._llama_guard import (
     unsafe_probability,
 )
 from expected_harm.guards._model_guard import ModelGuard, load_guard_prompts, screened_turns
+from expected_harm.guards._moderation import OpenAIModeration, parse_moderation
 from expected_harm.guards._qwen3guard import SAFETY_LEVELS, Qwen3Guard, parse_qwen3guard
 
 __all__ = [
@@ -33,12 +36,14 @@ __all__ = [
     "LlamaGuard3",
     "LlamaGuardMode",
     "ModelGuard",
+    "OpenAIModeration",
     "Qwen3Guard",
     "format_llama_guard",
     "get_guard",
     "llama_guard_role",
     "load_guard_prompts",
     "parse_llama_guard",
+    "parse_moderation",
     "parse_qwen3guard",
     "register_guard",
     "screened_turns",
