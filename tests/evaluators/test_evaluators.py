@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 
 from expected_harm.evaluators import data
-from expected_harm.evaluators.guard import GUARD_COLUMNS, TrainedGuard
+from expected_harm.evaluators.guard import TrainedGuard
 from expected_harm.evaluators.judge import TrainedJudge, save_head, train_judge
 from expected_harm.evaluators.linear import LinearHead
 from expected_harm.evaluators.rater import TrainedRater, save_rater
+from expected_harm.guards import GUARD_COLUMNS, get_guard
 from expected_harm.judges import JUDGE_COLUMNS, get_judge
 
 LAYERS, HIDDEN = 3, 16
@@ -106,14 +107,17 @@ def test_trained_rater_frame_matches_the_prompted_raters(tmp_path) -> None:
     assert 1 <= frame.loc[0, "severity_expected"] <= 5 and np.isnan(frame.loc[1, "cost"])
 
 
-def test_trained_guard_screens_one_row_per_text(tmp_path) -> None:
+def test_trained_guard_screens_texts_and_conversations_as_a_guard(tmp_path) -> None:
     save_head(_head(), tmp_path / "guard.json")
-    frame = TrainedGuard(tmp_path / "guard.json",
-                         featurize=HashedWordStates().featurizer("prompt")).screen(
-        ["PLANTED", "hello", None])
-    assert tuple(frame.columns) == GUARD_COLUMNS
-    assert frame["status"].tolist() == ["ok", "ok", "error"]
-    assert frame["flagged"].tolist()[:2] == [1.0, 0.0] and np.isnan(frame["flagged"][2])
+    guard = get_guard("trained", parameters=tmp_path / "guard.json",
+                      featurize=HashedWordStates().featurizer("prompt"))
+    history = [{"role": "system", "content": "PLANTED"}, {"role": "user", "content": "hi"},
+               {"role": "user", "content": "PLANTED again"}]
+    frame = guard.screen(["PLANTED", "hello", history])
+    assert isinstance(guard, TrainedGuard) and tuple(frame.columns) == GUARD_COLUMNS
+    assert frame["status"].tolist() == ["ok"] * 3 and frame["guard_model"][0] == "none"
+    assert frame["flagged"].tolist() == [1.0, 0.0, 1.0]
+    assert frame["score"].between(0, 1).all() and (frame["categories"] == "").all()
 
 
 def test_head_round_trips_through_json_exactly() -> None:

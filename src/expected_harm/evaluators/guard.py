@@ -19,10 +19,9 @@ from expected_harm.evaluators.features import Featurizer, HiddenStates, prompt_t
 from expected_harm.evaluators.judge import _fit, _predict, evaluators_dir, load_head
 from expected_harm.evaluators.linear import LinearHead
 from expected_harm.evaluators.selection import choose
+from expected_harm.guards import Guard, register_guard, screened_turns
+from expected_harm.models import Status
 from expected_harm.stats import wilson_interval
-
-#: Columns of :meth:`TrainedGuard.screen`.
-GUARD_COLUMNS = ("guard", "status", "flagged", "score")
 
 
 def balanced_accuracy(y: np.ndarray, probability: np.ndarray) -> float:
@@ -68,19 +67,27 @@ def held_out_sets(rows: pd.DataFrame, features: Mapping[str, np.ndarray], *,
     return pd.DataFrame(out)
 
 
-class TrainedGuard:
-    """Screens prompts: flagged 1 (harmful), 0 (benign) or NaN with status ``error``.
+@register_guard("trained")
+class TrainedGuard(Guard):
+    """The offline guard: flags a prompt when its Pr(harmful) reaches the threshold.
+
+    A conversation is read as its screened turns' text, one turn per line (what a guard that
+    reads the history sees); a single text is read as it is. ``score`` is Pr(harmful); there
+    are no policy categories, so ``categories`` is empty.
 
     Args:
+        model: None; the guard reads its own embedded model's states, not a chat model.
         parameters: The stored JSON (``src/expected_harm/data/evaluators/guard.json`` by default).
-        featurize: Where activations come from (the cached embedded model by default).
+        featurize: Where activations come from (the cached embedded model by default; a test
+            double in unit tests).
         threshold: Pr(harmful) at or above which a prompt is flagged.
     """
 
-    name = "trained"
+    needs_model = False
 
-    def __init__(self, parameters: Path | None = None, *, featurize: Featurizer | None = None,
-                 threshold: float = 0.5) -> None:
+    def __init__(self, model: None = None, *, parameters: Path | None = None,
+                 featurize: Featurizer | None = None, threshold: float = 0.5) -> None:
+        super().__init__(model)
         path = parameters or evaluators_dir() / "guard.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found; run `expected-harm evaluators train`")
@@ -88,20 +95,21 @@ class TrainedGuard:
         self.featurize = featurize or HiddenStates().featurizer("prompt")
         self.threshold = threshold
 
-    def screen(self, texts: Sequence[str]) -> pd.DataFrame:
-        """One row per text with :data:`GUARD_COLUMNS`; a non-text entry is an ``error`` row."""
-        usable = [i for i, t in enumerate(texts) if isinstance(t, str)]
-        score = np.full(len(texts), np.nan)
-        if usable:
-            activations = self.featurize([prompt_text(texts[i]) for i in usable],
-                                         self.head.position)
-            score[usable] = self.head.probability(activations)
-        ok = ~np.isnan(score)
-        return pd.DataFrame({
-            "guard": self.name, "status": np.where(ok, "ok", "error"),
-            "flagged": np.where(ok, (score >= self.threshold).astype(float), np.nan),
-            "score": score,
-        })
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", "1"))
+
+    def describe(self) -> str:
+        return (f"trained guard {self.version} (logistic on SmolLM2-135M layer "
+                f"{self.head.layer + 1}, {self.head.position} pooling, flags at "
+                f"Pr(harmful) ≥ {self.threshold:g})")
+
+    def _screen(self, conversations):
+        texts = ["\n".join(m["content"] for m in screened_turns(c)) for c in conversations]
+        score = self.head.probability(self.featurize([prompt_text(t) for t in texts],
+                                                     self.head.position)) if texts else []
+        return [{"status": Status.OK.value, "flagged": float(p >= self.threshold),
+                 "categories": "", "score": float(p), "raw": "", "error": None} for p in score]
 
 
 def decomposition_block_rates(rows: pd.DataFrame, guard: TrainedGuard) -> pd.DataFrame:

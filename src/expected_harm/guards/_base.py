@@ -25,7 +25,7 @@ GUARD_COLUMNS = (
 )
 
 #: Every guard by name; see :func:`register_guard`.
-GUARDS: Registry[Guard] = Registry("guard")
+GUARDS: Registry[Guard] = Registry("guard", elsewhere={"trained": "expected_harm.evaluators.guard"})
 
 
 def register_guard(name: str) -> Callable[[type[Guard]], type[Guard]]:
