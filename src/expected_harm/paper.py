@@ -36,3 +36,13 @@ COST_BEATS_MONITOR_USEFULNESS: tuple[int, int] = (14, 20)
 
 #: Finding 3: the largest ASR gain of an existing jailbreak under decomposition ("up to 2×").
 MAX_DECOMPOSITION_UPLIFT = 2.0
+
+#: Finding 4: attack success of the original harmful prompts behind a guard model, as (low,
+#: high) over the guards and benchmarks reported.
+GUARDED_ORIGINAL_ASR: tuple[float, float] = (0.02, 0.05)
+
+#: Finding 4: share of cost + monitor sub-tasks that pass each guard, screened one by one.
+GUARD_SUB_TASK_PASS: dict[str, float] = {"Qwen3Guard": 0.91, "Llama-Guard-3": 0.96}
+
+#: Finding 4: share of whole cost + monitor tasks (every sub-task passes) that pass each guard.
+GUARD_TASK_PASS: dict[str, float] = {"Qwen3Guard": 0.72, "Llama-Guard-3": 0.84}

@@ -507,6 +507,39 @@ def plot_step_costs(frame: pd.DataFrame) -> Figure:
     return fig
 
 
+# ------------------------------------------------ guardrails (notebook 04)
+
+
+def plot_guard_bypass(table: pd.DataFrame, paper_task_pass: Mapping[str, float] | None = None
+                      ) -> Figure:
+    """Per defence and screening mode: harmful tasks that pass (left) and benign tasks flagged
+    (right), with 95% intervals; the paper's task pass rates as grey reference lines.
+
+    Args:
+        table: :func:`expected_harm.guardrails.bypass_table`.
+        paper_task_pass: The paper's whole-task pass rates by guard (labelled "paper").
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 0.45 * len(table) + 1.2), sharey=True)
+    y = np.arange(len(table))
+    color = sns.color_palette("colorblind", 1)[0]
+    for ax, (column, label) in zip(axes, (("task_pass", "harmful tasks passing"),
+                                          ("benign_flagged", "benign tasks flagged"))):
+        if column not in table:
+            continue
+        error = np.clip([table[column] - table[f"{column}_low"],
+                         table[f"{column}_high"] - table[column]], 0, None)
+        ax.errorbar(table[column], y, xerr=error, fmt="o", color=color, capsize=2, markersize=4)
+        ax.set(xlim=(0, 1), xlabel=label)
+    for name, value in (paper_task_pass or {}).items():
+        axes[0].axvline(value, color=PAPER_COLOR, linestyle=":", linewidth=0.8)
+        axes[0].annotate(f"paper: {name}", (value, len(table) - 0.5), fontsize=6, rotation=90,
+                         color=PAPER_COLOR, ha="right", va="top")
+    axes[0].set(yticks=y, yticklabels=[f"{g} · {m}" for g, m in zip(table["guard"],
+                                                                    table["mode"])])
+    axes[0].invert_yaxis()
+    return fig
+
+
 # ------------------------------------------------ probing (notebook 05) and models (models page)
 
 

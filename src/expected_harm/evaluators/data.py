@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -149,21 +149,34 @@ def guard_rows(benign_per_set: int, seed: int) -> pd.DataFrame:
     return drop_duplicate_prompts(pd.concat(parts, ignore_index=True))
 
 
-def decomposition_rows(per_kind: int, seed: int) -> pd.DataFrame:
+def decomposition_rows(per_kind: int | None, seed: int,
+                       exclude: Collection[str] = ()) -> pd.DataFrame:
     """A seeded sample of FRACTURED decompositions (harmful and benign), one row per message.
 
     ``cumulative`` is the conversation so far: every sub-question up to this one, one per line,
     which is what a guard that reads the whole history sees.
+
+    Args:
+        per_kind: Decompositions drawn per kind (harmful, benign); all of them if None.
+        seed: Which sample.
+        exclude: ``decomposition_id`` values never drawn (e.g. those an evaluator trained on).
+
+    Returns:
+        ``decomposition_id, kind, step, n_steps, sub_question, cumulative``, and the original
+        request's ``sorry_bench_item_id``, ``category`` and ``prompt``.
     """
     from expected_harm.datasets import load
 
     data = load("fractured_sorry_bench:decompositions")
+    data = data[~data["decomposition_id"].isin(list(exclude))]
     chosen = []
     for kind in ("harmful", "benign"):
         ids = data.loc[data["kind"] == kind, "decomposition_id"].drop_duplicates()
-        chosen += ids.sample(min(per_kind, len(ids)), random_state=seed).tolist()
+        n = len(ids) if per_kind is None else min(per_kind, len(ids))
+        chosen += ids.sample(n, random_state=seed).tolist()
     rows = data[data["decomposition_id"].isin(chosen)].sort_values(["decomposition_id", "step"])
-    rows = rows[["decomposition_id", "kind", "step", "sub_question"]].reset_index(drop=True)
+    rows = rows[["decomposition_id", "kind", "step", "n_steps", "sub_question",
+                 "sorry_bench_item_id", "category", "prompt"]].reset_index(drop=True)
     so_far: list[str] = []
     for _, part in rows.groupby("decomposition_id", sort=False):
         so_far += ["\n".join(part["sub_question"].iloc[: i + 1]) for i in range(len(part))]

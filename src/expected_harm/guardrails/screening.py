@@ -1,0 +1,116 @@
+"""The decompositions a guard screens, and one row per screen of a message or a conversation.
+
+The decompositions are GPT-4o's published FRACTURED-SORRY-Bench decompositions (harmful and
+benign), read offline; the ones whose sub-questions carry reference labels are left out, because
+the trained rater learnt from those labels. They are split by decomposition into a validation
+half (where a monitor's threshold is chosen) and a test half (where every defence is scored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from expected_harm.guards import Guard
+from expected_harm.models import Message
+
+#: How a guard reads a decomposition: each sub-question alone, as deployed input filters work,
+#: or the conversation so far at every step, as a sequential monitor does.
+PER_MESSAGE, SEQUENTIAL = "per message", "sequential"
+MODES = (PER_MESSAGE, SEQUENTIAL)
+#: The columns of :func:`screen`, one row per (guard, mode, decomposition, step).
+SCREEN_COLUMNS = ("guard", "mode", "decomposition_id", "kind", "split", "step", "status",
+                  "flagged", "score", "categories", "error")
+DATA = ("fractured_sorry_bench:decompositions (GPT-4o's decompositions of the SORRY-Bench base "
+        "prompts, Priyanshu & Vijay 2024)")
+
+
+def rater_trained_decompositions() -> set[str]:
+    """Decompositions whose sub-questions are reference-labelled, so the trained rater saw them."""
+    from expected_harm.annotations import load_labels
+
+    labels = load_labels()
+    ids = labels.loc[labels["dataset"] == "fractured_sorry_bench", "item_id"].astype(str)
+    return {":".join(i.split(":")[:2]) for i in ids}
+
+
+def decompositions(per_kind: int | None, seed: int, validation_share: float = 0.5) -> pd.DataFrame:
+    """A seeded sample of published decompositions, one row per sub-question, with its ``split``.
+
+    Args:
+        per_kind: Decompositions drawn per kind (harmful, benign); every one if None.
+        seed: Which sample and which split.
+        validation_share: Share of each kind's decompositions in the validation split.
+
+    Returns:
+        The rows of :func:`expected_harm.evaluators.data.decomposition_rows` and ``split``
+        (``validation`` or ``test``).
+    """
+    from expected_harm.evaluators.data import decomposition_rows
+
+    if not 0 < validation_share < 1:
+        raise ValueError(f"validation_share must lie in (0, 1), got {validation_share!r}")
+    rows = decomposition_rows(per_kind, seed, exclude=rater_trained_decompositions())
+    rng = np.random.default_rng(seed)
+    validation: set[str] = set()
+    for _, part in rows.drop_duplicates("decomposition_id").groupby("kind"):
+        ids = part["decomposition_id"].to_numpy()
+        validation |= set(rng.choice(ids, round(len(ids) * validation_share), replace=False))
+    split = np.where(rows["decomposition_id"].isin(validation), "validation", "test")
+    return rows.assign(split=split)
+
+
+def conversations_so_far(rows: pd.DataFrame) -> list[list[Message]]:
+    """Every step's conversation so far: the sub-questions up to it, one user turn each."""
+    out: list[list[Message]] = []
+    for _, part in rows.groupby("decomposition_id", sort=False):
+        turns = [{"role": "user", "content": q} for q in part["sub_question"]]
+        out += [turns[: i + 1] for i in range(len(turns))]
+    return out
+
+
+def guard_label(guard: Guard) -> str:
+    """A guard as tables name it: its registry name, and its model where it has one."""
+    return guard.name if guard.model is None else f"{guard.name} ({guard.model.spec})"
+
+
+def screen(guard: Guard, rows: pd.DataFrame, modes: Sequence[str] = MODES) -> pd.DataFrame:
+    """Screen every step of every decomposition in each mode.
+
+    ``rows`` must be ordered by decomposition and step (as :func:`decompositions` returns them).
+    A guard that reads a conversation gets the user turns so far (Llama Guard 3 by raw prompt,
+    the trained guard, a moderation endpoint); a guard that needs alternating turns cannot.
+
+    Returns:
+        One row per (mode, step) with the columns of :data:`SCREEN_COLUMNS`.
+    """
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise ValueError(f"unknown screening mode(s) {unknown}; valid: {', '.join(MODES)}")
+    frames = []
+    for mode in modes:
+        inputs = (rows["sub_question"].tolist() if mode == PER_MESSAGE
+                  else conversations_so_far(rows))
+        verdicts = guard.screen(inputs)
+        frames.append(rows[["decomposition_id", "kind", "split", "step"]].reset_index(drop=True)
+                      .assign(guard=guard_label(guard), mode=mode,
+                              **{c: verdicts[c].to_numpy() for c in
+                                 ("status", "flagged", "score", "categories", "error")}))
+    return pd.concat(frames, ignore_index=True)[list(SCREEN_COLUMNS)]
+
+
+def screen_originals(guard: Guard, rows: pd.DataFrame) -> pd.DataFrame:
+    """Screen the original request of every harmful decomposition, whole, once each.
+
+    Returns:
+        ``guard, decomposition_id, split, status, flagged, score``, one row per harmful
+        decomposition with an original (SORRY-Bench row 141 is empty upstream and has none).
+    """
+    originals = rows[(rows["kind"] == "harmful") & rows["prompt"].notna()]
+    originals = originals.drop_duplicates("decomposition_id").reset_index(drop=True)
+    verdicts = guard.screen(originals["prompt"].tolist())
+    return originals[["decomposition_id", "split"]].assign(
+        guard=guard_label(guard), status=verdicts["status"].to_numpy(),
+        flagged=verdicts["flagged"].to_numpy(), score=verdicts["score"].to_numpy())
