@@ -36,12 +36,12 @@ class Config:
     """
 
     seed: int = 0
-    artifacts: int | None = 100
-    fractured: int | None = 60
-    benign_per_set: int = 40
-    decompositions_per_kind: int = 8
+    artifacts: int | None = None
+    fractured: int | None = 500
+    benign_per_set: int = 200
+    decompositions_per_kind: int = 40
     judge_positions: tuple[str, ...] = ("mean",)
-    prompt_positions: tuple[str, ...] = ("last",)
+    prompt_positions: tuple[str, ...] = ("last", "mean")
     layers: tuple[int, ...] = (9, 14, 19, 24, 29)
     judge_penalties: tuple[float, ...] = (0.01, 0.1, 1.0)
     rater_penalties: dict[str, tuple[float, ...]] = field(default_factory=lambda: {
@@ -160,7 +160,7 @@ def _guard_part(config: Config, features: Features, out: Path) -> dict[str, Any]
     judge.save_head(head, out / "guard.json", version=config.version,
                     trained_on={d: int(n) for d, n in rows.groupby("dataset").size().items()},
                     config=asdict(config))
-    screen = guard.TrainedGuard(out / "guard.json", featurize=featurize)
+    screen = guard.TrainedGuard(parameters=out / "guard.json", featurize=featurize)
     decompositions = data.decomposition_rows(config.decompositions_per_kind, config.seed)
     _write(guard.decomposition_block_rates(decompositions, screen),
            out / "guard_decompositions.csv")
