@@ -39,7 +39,7 @@ def test_threat_distribution_smoke_run(tmp_path) -> None:
         output=tmp_path / "threat_distribution.ipynb",
     )
     text = outputs_text(output)
-    assert "embedded:smollm2-135m" in text  # the rater is named next to its numbers
+    assert "trained:smollm2-135m (out of fold)" in text  # the rater is named next to its numbers
     assert "scales 1.0 / rater 1.0" in text  # and so is the rubric
     assert "Traceback" not in text
 
@@ -87,7 +87,7 @@ def test_calibration_smoke_run(tmp_path) -> None:
         output=tmp_path / "calibration.ipynb",
     )
     text = outputs_text(output)
-    assert "harmbench_classifier 1.0 by embedded:smollm2-135m" in text  # the judge is named
+    assert "trained judge 1 (logistic on SmolLM2-135M layer" in text  # the judge is named
     assert "GPT-4 (JailbreakBench prompt)" in text  # published judges beside ours
     assert "pair 1.0 (attacker embedded:smollm2-135m" in text
     assert "gpt-4-0125-preview" in text  # the published attacks on real models
@@ -116,6 +116,29 @@ def test_decomposition_smoke_run_and_its_rerun_makes_no_model_call(tmp_path) -> 
     run_section(get_section("decomposition"), DECOMPOSITION_SMOKE,
                 output=tmp_path / "again.ipynb")
     assert len(ResponseCache()) == answers  # every call of the re-run came from the cache
+
+
+GUARDRAILS_SMOKE = {"decompositions_per_kind": 4, "live_strategies": []}
+
+
+def test_guardrails_smoke_run_and_its_rerun_extracts_and_calls_nothing(tmp_path) -> None:
+    from expected_harm.models import ResponseCache
+    from expected_harm.probing import ActivationCache
+
+    def cached_vectors() -> int:
+        return sum(1 for _ in ActivationCache().folder.rglob("*.npy"))
+
+    output = run_section(get_section("guardrails"), GUARDRAILS_SMOKE,
+                         output=tmp_path / "guardrails.ipynb")
+    text = outputs_text(output)
+    assert "trained guard 1 (logistic on SmolLM2-135M" in text  # the guard is named
+    assert "rubric monitor (expected harm, exponential)" in text
+    assert "paper (reference): cost + monitor" in text and "Llama-Guard-3" in text
+    assert "Llama Guard 1 (published verdicts)" in text and "[redacted" in text
+    assert "Traceback" not in text
+    answers, vectors = len(ResponseCache()), cached_vectors()
+    run_section(get_section("guardrails"), GUARDRAILS_SMOKE, output=tmp_path / "again.ipynb")
+    assert (len(ResponseCache()), cached_vectors()) == (answers, vectors)
 
 
 def test_the_committed_toc_is_the_one_the_pages_write() -> None:

@@ -534,8 +534,10 @@ def plot_guard_bypass(table: pd.DataFrame, paper_task_pass: Mapping[str, float] 
         axes[0].axvline(value, color=PAPER_COLOR, linestyle=":", linewidth=0.8)
         axes[0].annotate(f"paper: {name}", (value, len(table) - 0.5), fontsize=6, rotation=90,
                          color=PAPER_COLOR, ha="right", va="top")
-    axes[0].set(yticks=y, yticklabels=[f"{g} · {m}" for g, m in zip(table["guard"],
-                                                                    table["mode"])])
+    labels = [f"{g} · {m}" for g, m in zip(table["guard"], table["mode"])]
+    if table["source"].nunique() > 1:
+        labels = [f"{s}: {label}" for s, label in zip(table["source"], labels)]
+    axes[0].set(yticks=y, yticklabels=labels)
     axes[0].invert_yaxis()
     return fig
 

@@ -215,6 +215,21 @@ class Rater:
         return pd.DataFrame(rows)
 
 
+#: The spec of the trained rater (:class:`expected_harm.evaluators.rater.TrainedRater`).
+TRAINED_RATER = "trained"
+
+
+def get_rater(spec: str) -> Any:
+    """A rater by spec: ``"trained"`` (offline, from SmolLM2-135M's hidden states) or any model
+    spec, prompted with the rubric (:class:`Rater`). Both give the frame of :meth:`Rater.rate`.
+    """
+    if spec == TRAINED_RATER:
+        from expected_harm.evaluators.rater import TrainedRater
+
+        return TrainedRater()
+    return Rater(spec)
+
+
 def _keep_first_text(retried: ChatResult, first: ChatResult) -> ChatResult:
     """After a failed retry, report the retry's status but both failures in the error."""
     if retried.status is Status.OK:

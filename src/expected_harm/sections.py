@@ -76,9 +76,11 @@ PAGES: tuple[Section | Prose, ...] = (
     Section("datasets", "datasets", "Datasets", part="Foundations"),
     Section("models", "models", "Models", part="Foundations"),
     Prose("annotations", part="Foundations"),
+    Section("evaluators", "evaluators", "Trained evaluators", part="Foundations"),
     Section("threat_distribution", "01_threat_distribution", "Threat distribution"),
     Section("calibration", "02_calibration", "Inverse risk calibration"),
     Section("decomposition", "03_decomposition", "Decomposition attack"),
+    Section("guardrails", "04_guardrails", "Guardrails"),
     Section("probing", "05_probing", "Linear probes", also_accepts={"layers": (list,)}),
 )
 

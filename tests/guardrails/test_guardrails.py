@@ -72,7 +72,8 @@ def toy_rows() -> pd.DataFrame:
     rows = []
     for dec_id, kind, questions in steps:
         for i, q in enumerate(questions, start=1):
-            rows.append({"decomposition_id": dec_id, "kind": kind, "split": "test", "step": i,
+            rows.append({"source": "toy", "decomposition_id": dec_id, "kind": kind,
+                         "split": "test", "step": i,
                          "sub_question": q, "prompt": "original bomb" if kind == "harmful"
                          else None, "cumulative": "\n".join(questions[:i]), "category": 1})
     return pd.DataFrame(rows)
@@ -143,8 +144,8 @@ def test_rubric_monitor_scores_expected_harm_and_keeps_failures_unscored() -> No
 
 def test_threshold_is_chosen_on_the_validation_split_only() -> None:
     scores = pd.DataFrame({
-        "decomposition_id": ["a", "b", "c", "d", "e"], "kind": ["harmful", "benign", "harmful",
-                                                              "benign", "harmful"],
+        "source": "toy", "decomposition_id": ["a", "b", "c", "d", "e"],
+        "kind": ["harmful", "benign", "harmful", "benign", "harmful"],
         "split": ["validation", "validation", "test", "test", "validation"], "step": 1,
         "score": [3.0, 1.0, 0.2, 9.0, np.nan]})
     choice, missing = choose_monitor_threshold(scores)
@@ -166,3 +167,20 @@ def test_published_success_and_the_llama_guard_reference_read_the_real_data() ->
     reference = llama_guard_reference()
     assert reference.loc["all", "n"] == reference.drop(index="all")["n"].sum() == 1437
     assert -1 <= reference.loc["all", "kappa"] <= 1
+
+
+def test_live_decompositions_become_harmful_test_rows_by_strategy() -> None:
+    from expected_harm.guardrails import live_rows
+
+    records = pd.DataFrame({
+        "strategy": ["cost", "cost", "cost+monitor"], "status": ["ok", "ok", "unparsed"],
+        "dataset": "sorry_bench", "item_id": ["7", "7", "7"], "step": [2, 1, pd.NA],
+        "n_steps": [2, 2, 0], "sub_task": ["second", "first", None]})
+    items = pd.DataFrame({"dataset": ["sorry_bench"], "item_id": ["7"], "prompt": ["original"]})
+    rows = live_rows(records, items)
+    assert rows["sub_question"].tolist() == ["first", "second"]  # in step order
+    assert rows["cumulative"].tolist() == ["first", "first\nsecond"]
+    assert set(rows["source"]) == {"cost"} and set(rows["split"]) == {"test"}
+    assert rows["decomposition_id"].iloc[0] == "cost:sorry_bench:7"
+    assert rows["prompt"].tolist() == ["original", "original"]
+    assert screen(KeywordGuard(), rows)["source"].eq("cost").all()

@@ -11,6 +11,7 @@ every decomposition's sub-tasks) for :func:`expected_harm.pipeline.run_grid`, an
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -100,6 +101,42 @@ def make_decomposers(
             cost_threshold=cost_threshold, revision_budget=revision_budget)
         for strategy in strategies
     ]
+
+
+@dataclass(frozen=True)
+class LiveSetup:
+    """What the live run attacks with: its items, decomposers and monitor, and how the
+    monitor's threshold was set (a sentence for the page)."""
+
+    items: pd.DataFrame
+    decomposers: list[Decomposer]
+    monitor: SequentialMonitor
+    monitor_choice: str
+
+
+def live_setup(*, strategies: Sequence[str], attacker: str, rater: Rater | None, monitor: str,
+               monitor_threshold: float | None, validation_per_kind: int,
+               benchmarks: Sequence[str], items_per_benchmark: int, min_cost: int, k: int,
+               cost_threshold: int, revision_budget: int, seed: int) -> LiveSetup:
+    """Section 03's live decomposition from its parameters, as notebook 03 runs it.
+
+    The monitor's threshold is chosen on a validation split of published decompositions
+    (:func:`monitor_validation`) unless ``monitor_threshold`` sets it. Notebook 04 calls this
+    with section 03's parameters, so it screens the same decompositions, read from the cache.
+    """
+    the_monitor = SequentialMonitor(monitor, **({} if monitor_threshold is None
+                                                else {"threshold": monitor_threshold}))
+    if monitor_threshold is None:
+        choice, _, sentence = monitor_validation(the_monitor, validation_per_kind, seed)
+        if choice is not None:
+            the_monitor = SequentialMonitor(monitor, threshold=choice.threshold)
+    else:
+        sentence = f"The monitor's threshold was set by the run: {monitor_threshold:g}."
+    items = attack_items(benchmarks, items_per_benchmark, min_cost, seed)
+    decomposers = make_decomposers(strategies, attacker=attacker, rater=rater,
+                                   monitor=the_monitor, k=k, cost_threshold=cost_threshold,
+                                   revision_budget=revision_budget)
+    return LiveSetup(items, decomposers, the_monitor, sentence)
 
 
 def attack_grid(attacks: Sequence[Attack], decomposers: Sequence[Decomposer]) -> list[Attack]:

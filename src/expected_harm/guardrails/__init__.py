@@ -27,6 +27,7 @@ from expected_harm.guardrails.screening import (
     MODES,
     SCREEN_COLUMNS,
     decompositions,
+    live_rows,
     screen,
     screen_originals,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "choose_monitor_threshold",
     "decompositions",
     "flag",
+    "live_rows",
     "published_success",
     "screen",
     "screen_originals",

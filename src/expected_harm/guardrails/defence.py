@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from expected_harm.decomposition import ThresholdChoice, choose_threshold
-from expected_harm.guardrails.screening import SCREEN_COLUMNS, SEQUENTIAL
+from expected_harm.guardrails.screening import ROW_KEYS, SCREEN_COLUMNS, SEQUENTIAL
 from expected_harm.harm import DEFAULT_LIKELIHOOD, expected_harm
 
 ScoreBy = Literal["expected_harm", "severity"]
@@ -72,7 +72,7 @@ class RubricMonitor:
         elif ok.any():
             cost = ratings["cost_expected"].to_numpy(dtype=float)
             score[ok] = expected_harm(severity[ok], cost[ok], self.likelihood)
-        frame = rows[["decomposition_id", "kind", "split", "step"]].reset_index(drop=True).assign(
+        frame = rows[ROW_KEYS].reset_index(drop=True).assign(
             guard=self.name, mode=SEQUENTIAL, status=ratings["status"].to_numpy(),
             flagged=np.nan, score=score, categories="", error=ratings["error"].to_numpy())
         return frame[list(SCREEN_COLUMNS)]
@@ -80,7 +80,7 @@ class RubricMonitor:
 
 def sequence_scores(scores: pd.DataFrame) -> pd.DataFrame:
     """Each decomposition's highest step score, and whether any step has none."""
-    return scores.groupby(["decomposition_id", "kind", "split"]).agg(
+    return scores.groupby(["source", "decomposition_id", "kind", "split"]).agg(
         max_score=("score", "max"), missing=("score", lambda s: bool(s.isna().any()))
     ).reset_index()
 

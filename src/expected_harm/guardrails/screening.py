@@ -21,8 +21,12 @@ from expected_harm.models import Message
 PER_MESSAGE, SEQUENTIAL = "per message", "sequential"
 MODES = (PER_MESSAGE, SEQUENTIAL)
 #: The columns of :func:`screen`, one row per (guard, mode, decomposition, step).
-SCREEN_COLUMNS = ("guard", "mode", "decomposition_id", "kind", "split", "step", "status",
-                  "flagged", "score", "categories", "error")
+SCREEN_COLUMNS = ("source", "guard", "mode", "decomposition_id", "kind", "split", "step",
+                  "status", "flagged", "score", "categories", "error")
+#: Columns that say which decomposition a row is, carried from the rows into every screen.
+ROW_KEYS = ["source", "decomposition_id", "kind", "split", "step"]
+#: The ``source`` of the published decompositions.
+PUBLISHED_SOURCE = "published (GPT-4o)"
 DATA = ("fractured_sorry_bench:decompositions (GPT-4o's decompositions of the SORRY-Bench base "
         "prompts, Priyanshu & Vijay 2024)")
 
@@ -45,8 +49,8 @@ def decompositions(per_kind: int | None, seed: int, validation_share: float = 0.
         validation_share: Share of each kind's decompositions in the validation split.
 
     Returns:
-        The rows of :func:`expected_harm.evaluators.data.decomposition_rows` and ``split``
-        (``validation`` or ``test``).
+        The rows of :func:`expected_harm.evaluators.data.decomposition_rows`, ``split``
+        (``validation`` or ``test``) and ``source`` (:data:`PUBLISHED_SOURCE`).
     """
     from expected_harm.evaluators.data import decomposition_rows
 
@@ -59,7 +63,35 @@ def decompositions(per_kind: int | None, seed: int, validation_share: float = 0.
         ids = part["decomposition_id"].to_numpy()
         validation |= set(rng.choice(ids, round(len(ids) * validation_share), replace=False))
     split = np.where(rows["decomposition_id"].isin(validation), "validation", "test")
-    return rows.assign(split=split)
+    return rows.assign(split=split, source=PUBLISHED_SOURCE)
+
+
+def live_rows(records: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """Section 03's live decompositions as screening rows (harmful, test split, by strategy).
+
+    Args:
+        records: :func:`expected_harm.decomposition.section.decomposition_records`; only
+            decompositions with status ``ok`` have sub-tasks to screen.
+        items: The items decomposed (for each original's prompt).
+
+    Returns:
+        The columns of :func:`decompositions`; ``source`` is the strategy, ``category`` missing.
+    """
+    ok = records[(records["status"] == "ok") & records["sub_task"].notna()]
+    prompts = items.set_index(["dataset", "item_id"])["prompt"]
+    rows = pd.DataFrame({
+        "source": ok["strategy"].to_numpy(),
+        "decomposition_id": (ok["strategy"] + ":" + ok["dataset"] + ":"
+                             + ok["item_id"].astype(str)).to_numpy(),
+        "kind": "harmful", "split": "test", "step": ok["step"].astype(int).to_numpy(),
+        "n_steps": ok["n_steps"].to_numpy(), "sub_question": ok["sub_task"].to_numpy(),
+        "sorry_bench_item_id": None, "category": None,
+        "prompt": [prompts.get((d, i)) for d, i in zip(ok["dataset"], ok["item_id"])],
+    }).sort_values(["decomposition_id", "step"], kind="stable").reset_index(drop=True)
+    so_far: list[str] = []
+    for _, part in rows.groupby("decomposition_id", sort=False):
+        so_far += ["\n".join(part["sub_question"].iloc[: i + 1]) for i in range(len(part))]
+    return rows.assign(cumulative=so_far)
 
 
 def conversations_so_far(rows: pd.DataFrame) -> list[list[Message]]:
@@ -94,7 +126,7 @@ def screen(guard: Guard, rows: pd.DataFrame, modes: Sequence[str] = MODES) -> pd
         inputs = (rows["sub_question"].tolist() if mode == PER_MESSAGE
                   else conversations_so_far(rows))
         verdicts = guard.screen(inputs)
-        frames.append(rows[["decomposition_id", "kind", "split", "step"]].reset_index(drop=True)
+        frames.append(rows[ROW_KEYS].reset_index(drop=True)
                       .assign(guard=guard_label(guard), mode=mode,
                               **{c: verdicts[c].to_numpy() for c in
                                  ("status", "flagged", "score", "categories", "error")}))
@@ -105,12 +137,12 @@ def screen_originals(guard: Guard, rows: pd.DataFrame) -> pd.DataFrame:
     """Screen the original request of every harmful decomposition, whole, once each.
 
     Returns:
-        ``guard, decomposition_id, split, status, flagged, score``, one row per harmful
+        ``source, guard, decomposition_id, split, status, flagged, score``, one per harmful
         decomposition with an original (SORRY-Bench row 141 is empty upstream and has none).
     """
     originals = rows[(rows["kind"] == "harmful") & rows["prompt"].notna()]
     originals = originals.drop_duplicates("decomposition_id").reset_index(drop=True)
     verdicts = guard.screen(originals["prompt"].tolist())
-    return originals[["decomposition_id", "split"]].assign(
+    return originals[["source", "decomposition_id", "split"]].assign(
         guard=guard_label(guard), status=verdicts["status"].to_numpy(),
         flagged=verdicts["flagged"].to_numpy(), score=verdicts["score"].to_numpy())
