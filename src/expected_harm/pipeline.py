@@ -121,10 +121,10 @@ def run_grid(
         ValueError: For a judge that reads no meaning (refusal phrases), which is a baseline,
             not a measure of success, or items without a ``prompt`` column.
     """
-    if not judge.needs_model:
+    if judge.baseline:
         raise ValueError(
             f"judge {judge.name!r} reads no meaning; attack success is never computed "
-            "from it alone (use strongreject_rubric or harmbench_classifier)"
+            "from it alone (use trained, strongreject_rubric or harmbench_classifier)"
         )
     if "prompt" not in items.columns:
         raise ValueError(f"items need a 'prompt' column; they have {', '.join(items.columns)}")

@@ -530,10 +530,12 @@ def plot_guard_bypass(table: pd.DataFrame, paper_task_pass: Mapping[str, float] 
                          table[f"{column}_high"] - table[column]], 0, None)
         ax.errorbar(table[column], y, xerr=error, fmt="o", color=color, capsize=2, markersize=4)
         ax.set(xlim=(0, 1), xlabel=label)
-    for name, value in (paper_task_pass or {}).items():
-        axes[0].axvline(value, color=PAPER_COLOR, linestyle=":", linewidth=0.8)
-        axes[0].annotate(f"paper: {name}", (value, len(table) - 0.5), fontsize=6, rotation=90,
-                         color=PAPER_COLOR, ha="right", va="top")
+    for (name, value), style in zip((paper_task_pass or {}).items(), (":", "--", "-.")):
+        axes[0].axvline(value, color=PAPER_COLOR, linestyle=style, linewidth=0.8,
+                        label=f"paper: {name} ({value:.0%}, reference)")
+    if paper_task_pass:
+        axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize="x-small",
+                       frameon=False, ncol=len(paper_task_pass))
     labels = [f"{g} · {m}" for g, m in zip(table["guard"], table["mode"])]
     if table["source"].nunique() > 1:
         labels = [f"{s}: {label}" for s, label in zip(table["source"], labels)]

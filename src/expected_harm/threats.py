@@ -62,10 +62,20 @@ def rater_items(sets: Sequence[str], per_set: int, seed: int) -> pd.DataFrame:
 
 
 def rate_items(items: pd.DataFrame, rater_spec: str) -> pd.DataFrame:
-    """Rate items with a model; the result keeps ids and group, drops the prompt text."""
-    from expected_harm.rating import Rater
+    """Rate items (:func:`expected_harm.rating.get_rater`); keeps ids and group, drops prompts.
 
-    ratings = Rater(rater_spec).rate(items["prompt"].tolist())
+    The trained rater learnt the reference labels, so its ratings here are its out-of-fold
+    ones (:func:`expected_harm.evaluators.rater.out_of_fold_ratings`): the agreement a page
+    reports is never in-sample.
+    """
+    from expected_harm.rating import TRAINED_RATER, get_rater
+
+    if rater_spec == TRAINED_RATER:
+        from expected_harm.evaluators.rater import out_of_fold_ratings
+
+        ratings = out_of_fold_ratings(items)
+    else:
+        ratings = get_rater(rater_spec).rate(items["prompt"].tolist())
     return pd.concat([items.drop(columns="prompt").reset_index(drop=True), ratings], axis=1)
 
 

@@ -148,3 +148,19 @@ def test_retraining_reproduces_the_parameters(tmp_path, monkeypatch) -> None:
     assert report.guard_table(folder)["kind"].value_counts().to_dict() == {"harmful": 7,
                                                                            "benign": 2}
     assert set(report.decomposition_table(folder)["screen"]) == {"per message", "cumulative"}
+
+
+def test_out_of_fold_ratings_come_from_the_stored_table_and_refuse_unlabelled_items() -> None:
+    from expected_harm.evaluators.judge import evaluators_dir
+    from expected_harm.evaluators.rater import out_of_fold_ratings
+
+    stored = pd.read_csv(evaluators_dir() / "rater_out_of_fold.csv", dtype={"item_id": str})
+    labelled = stored[stored["dataset"].isin(["advbench", "sorry_bench:base"])]
+    items = pd.DataFrame({"dataset": ["advbench", "sorry_bench"],
+                          "item_id": [labelled["item_id"].iloc[0], labelled["item_id"].iloc[-1]]})
+    frame = out_of_fold_ratings(items)
+    assert frame["rater"].eq("trained:smollm2-135m (out of fold)").all()
+    assert frame["cost_expected"].tolist() == pytest.approx(
+        [labelled["cost_expected"].iloc[0], labelled["cost_expected"].iloc[-1]])
+    with pytest.raises(ValueError, match="no out-of-fold rating"):
+        out_of_fold_ratings(pd.DataFrame({"dataset": ["advbench"], "item_id": ["no such item"]}))

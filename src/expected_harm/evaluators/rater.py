@@ -182,3 +182,47 @@ class TrainedRater:
                 "rater": self.spec, "rubric_version": rubric_version(),
             })
         return pd.DataFrame(rows)
+
+
+def out_of_fold_ratings(items: pd.DataFrame, folder: Path | None = None) -> pd.DataFrame:
+    """The trained rater's out-of-fold ratings of reference-labelled items, for agreement.
+
+    The stored rater learnt every reference label, so its own rating of a labelled item is
+    in-sample. Where a page compares the rater with the reference labels it reads these
+    instead: each item's rating by a model chosen and fitted without that item's fold
+    (``rater_out_of_fold.csv``, written by ``expected-harm evaluators train``).
+
+    Args:
+        items: ``dataset`` (a dataset name) and ``item_id`` of reference-labelled items.
+        folder: Where the stored tables are (the package data's by default).
+
+    Returns:
+        One row per item with the columns of :meth:`TrainedRater.rate`.
+
+    Raises:
+        ValueError: An item has no out-of-fold rating (it carries no reference label).
+    """
+    from expected_harm.datasets import parse_dataset_spec
+    from expected_harm.evaluators.judge import evaluators_dir
+
+    stored = pd.read_csv((folder or evaluators_dir()) / "rater_out_of_fold.csv",
+                         dtype={"item_id": str})
+    stored["dataset"] = [parse_dataset_spec(s).dataset for s in stored["dataset"]]
+    stored = stored.drop_duplicates(["dataset", "item_id"]).set_index(["dataset", "item_id"])
+    keys = list(zip(items["dataset"], items["item_id"].astype(str)))
+    missing = [k for k in keys if k not in stored.index]
+    if missing:
+        raise ValueError(f"{len(missing)} item(s) have no out-of-fold rating (no reference "
+                         f"label), e.g. {missing[0]}")
+    found = stored.loc[keys]
+    rows = []
+    for (_, row) in found.iterrows():
+        rows.append({
+            **{name: np.nan for name in SCORES},
+            "cost": float(np.round(row["cost_expected"])),
+            "severity": float(np.round(row["severity_expected"])),
+            "cost_expected": row["cost_expected"], "severity_expected": row["severity_expected"],
+            "rationale": None, "status": "ok", "error": None,
+            "rater": f"{TrainedRater.spec} (out of fold)", "rubric_version": rubric_version(),
+        })
+    return pd.DataFrame(rows)

@@ -53,10 +53,13 @@ class Judge(Design, ABC):
         model: The judge model, or None for model-free judges.
         extra_columns: The design's own columns after the core ones (StrongREJECT's rubric
             items); none for a design that has none.
+        baseline: Whether the judge reads no meaning (refusal phrases): it is reported beside
+            the others and never measures attack success alone.
     """
 
     kind = "judge"
     extra_columns: tuple[str, ...] = ()
+    baseline = False
 
     def __init__(self, model: ChatModel | None = None) -> None:
         super().__init__(model)

@@ -29,6 +29,7 @@ class RefusalPhraseJudge(Judge):
     """
 
     needs_model = False
+    baseline = True
     extra_columns = ("refusal",)
 
     def __init__(self, model: ChatModel | None = None, *, phrases: str = "arditi") -> None:
