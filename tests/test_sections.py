@@ -118,7 +118,8 @@ def test_decomposition_smoke_run_and_its_rerun_makes_no_model_call(tmp_path) -> 
     assert len(ResponseCache()) == answers  # every call of the re-run came from the cache
 
 
-GUARDRAILS_SMOKE = {"decompositions_per_kind": 4, "live_strategies": []}
+GUARDRAILS_SMOKE = {"decompositions_per_kind": 4, "live_strategies": [],
+                    "benign_prompts_per_set": 3}
 
 
 def test_guardrails_smoke_run_and_its_rerun_extracts_and_calls_nothing(tmp_path) -> None:

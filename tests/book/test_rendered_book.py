@@ -70,7 +70,8 @@ SMOKE_PARAMETERS: dict[str, dict[str, object]] = {
     "decomposition": {"items_per_benchmark": 1, "strategies": ["cost", "published"], "k": 2,
                       "monitor_validation": 1, "published_judged_per_cell": 1, "rated_steps": 2,
                       "max_tokens": 16, "revision_budget": 0},
-    "guardrails": {"decompositions_per_kind": 4, "live_strategies": []},
+    "guardrails": {"decompositions_per_kind": 4, "live_strategies": [],
+                   "benign_prompts_per_set": 3},
     "probing": {"per_set": 3, "harmless_per_set": 15, "refusal_screen": 4, "layers": [1, 15, 30]},
     "models": {"per_set": 3},
 }

@@ -184,3 +184,17 @@ def test_live_decompositions_become_harmful_test_rows_by_strategy() -> None:
     assert rows["decomposition_id"].iloc[0] == "cost:sorry_bench:7"
     assert rows["prompt"].tolist() == ["original", "original"]
     assert screen(KeywordGuard(), rows)["source"].eq("cost").all()
+
+
+def test_benign_prompts_leave_out_what_the_guard_learnt_and_rates_count_failures_apart() -> None:
+    from expected_harm.evaluators.data import guard_rows
+    from expected_harm.guardrails.screening import benign_prompt_rates, benign_prompts
+
+    prompts = benign_prompts(5, seed=1)
+    assert prompts.groupby("dataset").size().to_dict() == {"toxicchat:non_toxic": 5,
+                                                           "xstest:safe": 5}
+    assert not set(prompts["prompt"]) & set(guard_rows(200, 0)["prompt"])
+    toy = pd.DataFrame({"dataset": ["a", "a", "a"], "item_id": ["1", "2", "3"],
+                        "prompt": ["bomb cake", "FAIL", "bread"]})
+    rates = benign_prompt_rates([KeywordGuard()], toy).iloc[0]
+    assert (rates["flagged"], rates["n"], rates["no_verdict"]) == (0.5, 2, 1)

@@ -146,3 +146,54 @@ def screen_originals(guard: Guard, rows: pd.DataFrame) -> pd.DataFrame:
     return originals[["source", "decomposition_id", "split"]].assign(
         guard=guard_label(guard), status=verdicts["status"].to_numpy(),
         flagged=verdicts["flagged"].to_numpy(), score=verdicts["score"].to_numpy())
+
+
+#: Benign prompt sets every guard's false-positive rate is measured on.
+BENIGN_SETS = ("xstest:safe", "toxicchat:non_toxic")
+
+
+def benign_prompts(per_set: int, seed: int, sets: Sequence[str] = BENIGN_SETS) -> pd.DataFrame:
+    """A seeded sample of benign prompts per set, none of which the trained guard learnt.
+
+    The trained guard learnt a sample of these same sets (:mod:`expected_harm.evaluators.data`),
+    so its rate here is on unseen prompts of familiar sets; its rate on sets it never saw is the
+    held-out table of the evaluators page.
+
+    Returns:
+        ``dataset, item_id, prompt``, ``per_set`` rows per set (fewer where a set has fewer).
+    """
+    from expected_harm.datasets import load
+    from expected_harm.evaluators.data import guard_rows
+    from expected_harm.evaluators.train import Config
+
+    config = Config()
+    learnt = set(guard_rows(config.benign_per_set, config.seed)["prompt"])
+    parts = []
+    for spec in sets:
+        rows = load(spec, drop_duplicates=True)
+        rows = rows[~rows["prompt"].isin(learnt)]
+        parts.append(rows.sample(min(per_set, len(rows)), random_state=seed)
+                     .assign(dataset=spec)[["dataset", "item_id", "prompt"]])
+    return pd.concat(parts, ignore_index=True)
+
+
+def benign_prompt_rates(guards: Sequence[Guard], prompts: pd.DataFrame) -> pd.DataFrame:
+    """Each guard's false-positive rate per benign set, with a Wilson 95% interval.
+
+    Returns:
+        One row per (guard, dataset): ``flagged`` share of the prompts with a verdict, ``low``,
+        ``high``, ``n`` and ``no_verdict`` (failed screens, left out of the rate).
+    """
+    from expected_harm.stats import wilson_interval
+
+    out = []
+    for guard in guards:
+        verdicts = guard.screen(prompts["prompt"].tolist()).assign(
+            dataset=prompts["dataset"].to_numpy())
+        for dataset, part in verdicts.groupby("dataset", sort=False):
+            ok = part[part["status"] == "ok"]
+            share = wilson_interval(int((ok["flagged"] == 1).sum()), len(ok))
+            out.append({"guard": guard_label(guard), "dataset": dataset, "flagged": share.value,
+                        "low": share.low, "high": share.high, "n": share.n,
+                        "no_verdict": len(part) - len(ok)})
+    return pd.DataFrame(out)
