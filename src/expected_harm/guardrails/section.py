@@ -69,6 +69,12 @@ class Screens:
         """The test split's screens: where every defence is scored."""
         return self.screens[self.screens["split"] == "test"]
 
+    def threshold_text(self) -> str:
+        """Each monitor's threshold and what it did on the validation split, for the page."""
+        return "; ".join(f"{name}: {choice.describe()}, {self.unscored[name]} validation "
+                         f"decomposition(s) without a score left out"
+                         for name, choice in self.thresholds.items())
+
 
 def run_defences(guards: Sequence[Guard], monitors: Sequence[RubricMonitor], rows: pd.DataFrame,
                  *, modes: Sequence[str] = MODES, max_false_positive: float = 0.05) -> Screens:
