@@ -101,6 +101,8 @@ def choose_monitor_threshold(scores: pd.DataFrame, *,
     Raises:
         ValueError: The validation split has no scored harmful or no scored benign decomposition.
     """
+    if not 0 <= max_false_positive < 1:
+        raise ValueError(f"max_false_positive must lie in [0, 1), got {max_false_positive!r}")
     sequences = sequence_scores(scores[scores["split"] == "validation"])
     usable = sequences[~sequences["missing"]]
     harmful = usable.loc[usable["kind"] == "harmful", "max_score"].to_numpy()

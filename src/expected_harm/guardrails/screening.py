@@ -134,13 +134,17 @@ def screen(guard: Guard, rows: pd.DataFrame, modes: Sequence[str] = MODES) -> pd
 
 
 def screen_originals(guard: Guard, rows: pd.DataFrame) -> pd.DataFrame:
-    """Screen the original request of every harmful decomposition, whole, once each.
+    """Screen the original request of every published harmful decomposition, whole, once each.
+
+    Live decompositions are left out: their originals are reference-labelled SORRY-Bench items,
+    which the trained guard learnt, so their block rate would be in-sample.
 
     Returns:
         ``source, guard, decomposition_id, split, status, flagged, score``, one per harmful
         decomposition with an original (SORRY-Bench row 141 is empty upstream and has none).
     """
-    originals = rows[(rows["kind"] == "harmful") & rows["prompt"].notna()]
+    originals = rows[(rows["kind"] == "harmful") & rows["prompt"].notna()
+                     & (rows["source"] == PUBLISHED_SOURCE)]
     originals = originals.drop_duplicates("decomposition_id").reset_index(drop=True)
     verdicts = guard.screen(originals["prompt"].tolist())
     return originals[["source", "decomposition_id", "split"]].assign(

@@ -153,9 +153,12 @@ def bypass_reading(table: pd.DataFrame) -> str:
     """
     published = table[table["source"] == table["source"].iloc[0]].set_index("guard")
     monitors = [g for g in published.index if g.startswith("rubric monitor")]
-    if len(monitors) < 2 or published.loc[monitors, "task_pass"].isna().any():
+    if (not any("expected harm" in g for g in monitors)
+            or not any("severity only" in g for g in monitors)
+            or published.loc[monitors, "task_pass"].isna().any()):
         return "The rubric monitors could not both be scored on this run."
-    harm, severity = (published.loc[g] for g in monitors)
+    harm = published.loc[next(g for g in monitors if "expected harm" in g)]
+    severity = published.loc[next(g for g in monitors if "severity only" in g)]
     diff = harm["task_pass"] - severity["task_pass"]
     verdict = ("lets fewer harmful tasks through than" if diff < 0 else
                "lets more harmful tasks through than" if diff > 0 else "lets as many through as")
