@@ -258,7 +258,7 @@ def test_threat_distribution_page_shows_figures_but_no_prompt_text(
     assert len(images) >= 5, f"expected the section's figures, found {len(images)}"
     for src in images:
         assert (built_book / "book" / src).resolve().is_file(), f"missing image {src}"
-    assert "paper (reference only)" in dom and "embedded:smollm2-135m" in dom
+    assert "paper (reference only)" in dom and "trained:smollm2-135m (out of fold)" in dom
     # the rated prompts are harmful: none of their text may reach the page
     rated = rater_items(["advbench", "lmsys_tet", "toxicchat:toxic"], 1, seed=0)
     for prompt in rated["prompt"]:
@@ -314,3 +314,21 @@ def test_models_page_shows_the_evaluation_and_no_harmful_request(
     long_cells = [c for c in cells if len(c.split()) > 12 and "[redacted:" not in c]
     assert not long_cells, f"unredacted text on the page: {long_cells[:3]}"
     _screenshot(url, tmp_path / "models.png")
+
+
+def test_guardrails_page_shows_the_bypass_figure_and_no_sub_question_in_full(
+    built_book: Path, served_book: str, tmp_path: Path
+):
+    from expected_harm.guardrails import decompositions
+
+    url = f"{served_book}/book/04_guardrails.html"
+    dom = _dom(url, tmp_path)
+    assert "paper (reference): cost + monitor" in dom and "trained guard 1" in dom
+    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
+    assert images, "no figure on the guardrails page"
+    page = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", dom)).split())
+    steps = decompositions(4, seed=0)["sub_question"]
+    for question in steps[steps.str.split().str.len() > 12]:
+        assert " ".join(question.split()) not in page
+    assert "[redacted:" in page
+    _screenshot(url, tmp_path / "guardrails.png")
