@@ -177,6 +177,12 @@ def decomposition_rows(per_kind: int | None, seed: int,
     rows = data[data["decomposition_id"].isin(chosen)].sort_values(["decomposition_id", "step"])
     rows = rows[["decomposition_id", "kind", "step", "n_steps", "sub_question",
                  "sorry_bench_item_id", "category", "prompt"]].reset_index(drop=True)
+    return with_cumulative(rows)
+
+
+def with_cumulative(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (ordered by decomposition and step) with ``cumulative``: every sub-question up
+    to each one, one per line."""
     so_far: list[str] = []
     for _, part in rows.groupby("decomposition_id", sort=False):
         so_far += ["\n".join(part["sub_question"].iloc[: i + 1]) for i in range(len(part))]

@@ -77,6 +77,8 @@ def live_rows(records: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     Returns:
         The columns of :func:`decompositions`; ``source`` is the strategy, ``category`` missing.
     """
+    from expected_harm.evaluators.data import with_cumulative
+
     ok = records[(records["status"] == "ok") & records["sub_task"].notna()]
     prompts = items.set_index(["dataset", "item_id"])["prompt"]
     rows = pd.DataFrame({
@@ -88,10 +90,7 @@ def live_rows(records: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
         "sorry_bench_item_id": None, "category": None,
         "prompt": [prompts.get((d, i)) for d, i in zip(ok["dataset"], ok["item_id"])],
     }).sort_values(["decomposition_id", "step"], kind="stable").reset_index(drop=True)
-    so_far: list[str] = []
-    for _, part in rows.groupby("decomposition_id", sort=False):
-        so_far += ["\n".join(part["sub_question"].iloc[: i + 1]) for i in range(len(part))]
-    return rows.assign(cumulative=so_far)
+    return with_cumulative(rows)
 
 
 def conversations_so_far(rows: pd.DataFrame) -> list[list[Message]]:
