@@ -43,6 +43,17 @@ def test_threat_distribution_smoke_run(tmp_path) -> None:
     assert "scales 1.0 / rater 1.0" in text  # and so is the rubric
     assert "Traceback" not in text
 
+    # The page opens with its run card, right under the title; the injected cell is hidden.
+    cells = json.loads(output.read_text())["cells"]
+    card = "".join(cells[1]["source"])
+    assert "run-card" in cells[1]["metadata"]["tags"] and card.startswith(":::{admonition} Run")
+    assert "per_set = `1`<br>" in card and "rater = `\"trained\"` (default)" in card
+    assert "`trained (out-of-fold ratings)` (version scales 1.0 / rater 1.0)" in card
+    assert "`lmsys_tet` (2,546 rows)" in card and "Model calls | none" in card
+    [injected] = [c for c in cells if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert "remove-cell" in injected["metadata"]["tags"]
+    assert not list(tmp_path.glob("*.runlog.jsonl"))  # the run's log is gone with the run
+
 
 def test_probing_smoke_run(tmp_path) -> None:
     output = run_section(

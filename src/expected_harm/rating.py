@@ -34,6 +34,7 @@ from expected_harm.models import (
     generate,
 )
 from expected_harm.parsing import json_object
+from expected_harm.runcard import record
 from expected_harm.scales import Scale, load_scales
 
 #: The scores a rating holds: the cost dimensions (keys from ``scales.yaml``), cost, severity.
@@ -223,6 +224,7 @@ def get_rater(spec: str) -> Any:
     """A rater by spec: ``"trained"`` (offline, from SmolLM2-135M's hidden states) or any model
     spec, prompted with the rubric (:class:`Rater`). Both give the frame of :meth:`Rater.rate`.
     """
+    record("rater", name=spec, version=rubric_version())
     if spec == TRAINED_RATER:
         from expected_harm.evaluators.rater import TrainedRater
 

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 import pandas as pd
 
 from expected_harm.models import ChatModel, as_model
+from expected_harm.runcard import record
 
 T = TypeVar("T")
 
@@ -103,4 +104,7 @@ class Registry(dict[str, type[T]], Generic[T]):
             raise ValueError(f"unknown {self.kind} {name!r}; valid {self.kind}s: {valid}") from None
         if model is not None:
             model = as_model(model)
-        return cls(model, **options)
+        made = cls(model, **options)
+        record(self.kind, name=name, model=getattr(model, "spec", ""),
+               version=str(getattr(made, "version", "") or ""))
+        return made

@@ -8,13 +8,18 @@ one line there (``expected-harm book`` rewrites ``_toc.yml``; a test checks the 
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
-from collections.abc import Mapping
+import os
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from expected_harm.paths import project_root
+from expected_harm.runcard import RUN_LOG_VAR, Provenance, card_markdown, read_log
 
 
 class SectionError(RuntimeError):
@@ -220,7 +225,9 @@ def run_section(
     Unknown parameter names are refused before anything runs, so a typo never silently falls
     back to a default; values are checked as :func:`checked_parameters` does. The notebook runs
     into a temporary file beside ``output`` that replaces it only on success: a failed run
-    leaves the last good page in place and names where the failed notebook is.
+    leaves the last good page in place and names where the failed notebook is. A successful
+    run's page opens with its run card (:mod:`expected_harm.runcard`): models with their
+    revisions, evaluators, datasets, parameters, commit, date, time taken and model calls.
 
     Args:
         section: The section to run.
@@ -248,20 +255,26 @@ def run_section(
     output.parent.mkdir(parents=True, exist_ok=True)
     running = output.with_name(f"{output.stem}.running.ipynb")
     failed = output.with_name(f"{output.stem}.failed.ipynb")
+    run_log = output.with_name(f"{output.stem}.runlog.jsonl")
+    run_log.unlink(missing_ok=True)
+    started = dt.datetime.now(dt.timezone.utc)
+    clock = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            str(section.source),
-            str(running),
-            parameters=parameters,
-            cwd=str(section.source.parent),
-            kernel_name="python3",
-            progress_bar=False,
-            # The kernel's own start-up log (e.g. ipykernel's note on local TCP transport) is
-            # noise here; cell output and errors are unaffected.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
+        with _environment(RUN_LOG_VAR, str(run_log)):
+            papermill.execute_notebook(
+                str(section.source),
+                str(running),
+                parameters=parameters,
+                cwd=str(section.source.parent),
+                kernel_name="python3",
+                progress_bar=False,
+                # The kernel's own start-up log (e.g. ipykernel's note on local TCP transport)
+                # is noise here; cell output and errors are unaffected.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            )
     except papermill.PapermillExecutionError as error:
         running.replace(failed)
+        run_log.unlink(missing_ok=True)
         kept = f"; the last good page {output} is unchanged" if output.exists() else ""
         raise SectionError(
             f"section {section.name!r} failed in cell {error.exec_count}: {error.ename}: "
@@ -269,10 +282,56 @@ def run_section(
         ) from None
     except BaseException:
         running.unlink(missing_ok=True)
+        run_log.unlink(missing_ok=True)
         raise
+    card = card_markdown(
+        notebook=section.source.name,
+        parameters={**known, **parameters},
+        given=parameters,
+        records=read_log(run_log),
+        started=started,
+        seconds=time.perf_counter() - clock,
+        provenance=Provenance.here(project_root()),
+    )
+    _add_card(running, card)
+    run_log.unlink(missing_ok=True)
     running.replace(output)
     failed.unlink(missing_ok=True)
     return output
+
+
+def _add_card(notebook: Path, card: str) -> None:
+    """Put the run card under the page's title and hide papermill's injected parameters.
+
+    The card lists every parameter, so the injected cell would only repeat it; it stays in the
+    notebook (tagged ``remove-cell``, which the book honours) for anyone who re-executes it.
+    """
+    import nbformat
+
+    executed = nbformat.read(notebook, as_version=4)
+    for cell in executed.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    title = next((i for i, c in enumerate(executed.cells)
+                  if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), -1)
+    executed.cells.insert(title + 1, nbformat.v4.new_markdown_cell(
+        card, metadata={"tags": ["run-card"]}))
+    nbformat.write(executed, notebook)
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    """Set one environment variable for the block (the notebook's kernel inherits it)."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def glue_all(values: Mapping[str, Any]) -> None:

@@ -22,6 +22,7 @@ from expected_harm.models import (
     as_model,
     generate,
 )
+from expected_harm.runcard import record
 
 
 @cache
@@ -164,7 +165,9 @@ def get_attack(spec: str, **options: Any) -> Attack:
     """
     key, _, argument = spec.partition(":")
     factory = _factory(key)
-    return factory(argument, **options) if argument else factory(**options)
+    attack = factory(argument, **options) if argument else factory(**options)
+    record("attack", name=spec, version=attack.version)
+    return attack
 
 
 def get_attacks(specs: Sequence[str], **options: Any) -> list[Attack]:

@@ -34,6 +34,7 @@ from expected_harm.datasets._sources import (
     read_raw,
     sha256_bytes,
 )
+from expected_harm.runcard import record
 
 
 def _load_entry(entry: Dataset) -> pd.DataFrame:
@@ -83,7 +84,9 @@ def load(spec: str, *, drop_duplicates: bool = False) -> pd.DataFrame:
             )
         if chosen.columns is not None:
             frame = order_columns(frame, chosen.columns)
-    return drop_duplicate_prompts(frame) if drop_duplicates else frame
+    frame = drop_duplicate_prompts(frame) if drop_duplicates else frame
+    record("dataset", spec=str(parsed), rows=len(frame))
+    return frame
 
 
 def load_all(

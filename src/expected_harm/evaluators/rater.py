@@ -204,7 +204,10 @@ def out_of_fold_ratings(items: pd.DataFrame, folder: Path | None = None) -> pd.D
     """
     from expected_harm.datasets import parse_dataset_spec
     from expected_harm.evaluators.judge import evaluators_dir
+    from expected_harm.rating import rubric_version
+    from expected_harm.runcard import record
 
+    record("rater", name="trained (out-of-fold ratings)", version=rubric_version())
     stored = pd.read_csv((folder or evaluators_dir()) / "rater_out_of_fold.csv",
                          dtype={"item_id": str})
     stored["dataset"] = [parse_dataset_spec(s).dataset for s in stored["dataset"]]

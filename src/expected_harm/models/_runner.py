@@ -26,6 +26,7 @@ from expected_harm.models._cache import cache_key
 from expected_harm.models._context import current_settings, run_settings
 from expected_harm.models._model import BlockedError, ChatModel, TransientError
 from expected_harm.models._types import ChatResult, GenerateConfig, Message, Status
+from expected_harm.runcard import record
 
 log = logging.getLogger("expected_harm.models")
 
@@ -126,6 +127,9 @@ async def agenerate(
     if parser is not None:
         done = [_parse(r, parser) for r in done]
     _log_summary(model, done, n_cached)
+    record("calls", model=model.spec, revision=identity.get("revision") or "",
+           requests=len(done), cached=n_cached, sent=len(pending),
+           failed=sum(r.status is not Status.OK for r in done))
     return done
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from expected_harm.models import load_causal_lm
 from expected_harm.models._checkpoint import digest as _digest
 from expected_harm.paths import cache_dir
+from expected_harm.runcard import record
 
 Position = Literal["last", "mean"]
 Template = Literal["chat", "none"]
@@ -191,6 +192,8 @@ def extract(
     keys = [ActivationCache.key(hsm, t, template, position) for t in texts]
     found = {k: v for k in dict.fromkeys(keys) if (v := cache.get(k)) is not None}
     missing = [i for i, k in enumerate(keys) if k not in found]
+    record("activations", model=hsm.name, revision=hsm.revision,
+           cached=len(keys) - len(missing), computed=len(missing))
     # Longest first: batches of similar length waste less compute on padding.
     missing.sort(key=lambda i: len(texts[i]), reverse=True)
     starts = range(0, len(missing), batch_size)
