@@ -1,7 +1,12 @@
-"""Throughput of the model runner against one llama.cpp server, measured in one run.
+"""Throughput of the model runner, measured in one run: embedded models and a llama.cpp server.
 
-Compares, against the same server and the same kind of request:
-  * 64 requests sent one at a time vs with concurrency 4 (cold cache both times, distinct prompts);
+Compares, on the same prompts and the same machine in one run:
+  * each embedded model answering one prompt at a time (create_chat_completion) vs decoding
+    greedy requests in batches (models/_batched.py, the default): answers/s, tokens/s, and how
+    many answers are identical (batched arithmetic can flip a near-tie);
+  * requests to llama-cpp-python's server one at a time vs with concurrency 4 (cold cache both
+    times, distinct prompts). That server answers one request at a time, so concurrency buys
+    nothing there: the number says so rather than assume it;
   * a fully cached rerun vs the cold run it repeats.
 Ratios are what to read: absolute numbers move with whatever else this machine is doing.
 
@@ -18,6 +23,7 @@ import time
 from pathlib import Path
 
 from expected_harm.models import (
+    EmbeddedChatModel,
     GenerateConfig,
     LlamaServer,
     ResponseCache,
@@ -41,6 +47,37 @@ def timed_run(spec: str, prompts: list[str], concurrency: int, cache: ResponseCa
     return elapsed, sum(r.usage.completion_tokens for r in results)
 
 
+def embedded_comparison(name: str, prompts: list[str], config: GenerateConfig,
+                        scratch: Path) -> dict[str, float]:
+    """One embedded model, one prompt at a time vs in batches, cold caches, same prompts."""
+    runs = {}
+    for batched in (False, True):
+        model = EmbeddedChatModel(name, batched=batched)
+        cache = ResponseCache(scratch / f"{name}-{batched}.sqlite")
+        with run_settings(cache=cache, progress=False):
+            generate(model, ["warm-up"], config)  # load weights and the batched context
+            start = time.perf_counter()
+            results = generate(model, prompts, config)
+            elapsed = time.perf_counter() - start
+        if not all(r.ok for r in results):
+            raise RuntimeError("benchmark run had failed requests; numbers would be meaningless")
+        runs[batched] = (elapsed, results)
+    (seq_s, seq), (bat_s, bat) = runs[False], runs[True]
+    seq_tokens = sum(r.usage.completion_tokens for r in seq)
+    bat_tokens = sum(r.usage.completion_tokens for r in bat)
+    return {
+        f"{name}_sequential_s": round(seq_s, 2),
+        f"{name}_batched_s": round(bat_s, 2),
+        f"{name}_sequential_answers_per_s": round(len(seq) / seq_s, 2),
+        f"{name}_batched_answers_per_s": round(len(bat) / bat_s, 2),
+        f"{name}_sequential_tok_per_s": round(seq_tokens / seq_s, 1),
+        f"{name}_batched_tok_per_s": round(bat_tokens / bat_s, 1),
+        f"{name}_batched_vs_sequential_answers": round(seq_s / bat_s, 2),
+        f"{name}_identical_answers": f"{sum(a.text == b.text for a, b in zip(seq, bat))}"
+                                     f"/{len(seq)}",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--requests", type=int, default=64, help="requests per condition")
@@ -52,6 +89,11 @@ def main() -> None:
     def prompts(tag: str) -> list[str]:
         return [f"In one sentence, describe {tag} number {i}." for i in range(n)]
 
+    embedded: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in ("smollm2-135m", "smollm2-135m-safety"):
+            embedded |= embedded_comparison(name, prompts("embedded"), config, Path(scratch))
+
     with tempfile.TemporaryDirectory() as scratch, LlamaServer() as server:
         cache = ResponseCache(Path(scratch) / "bench.sqlite")
         timed_run(server.spec, ["warm-up"], 1, cache, config)  # load weights, fill OS caches
@@ -62,6 +104,9 @@ def main() -> None:
         assert server.completions_served() == served, "the cached rerun reached the server"
 
     report = {
+        "embedded": "in-process llama-cpp-python 0.3.36; batched: models/_batched.py, "
+                    "8 slots, 32 requests per batch",
+        **embedded,
         "server": "llama_cpp.server (llama-cpp-python 0.3.36), embedded smollm2-135m, 127.0.0.1",
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
         "requests_per_condition": n,

@@ -87,3 +87,28 @@ class KeywordGuard(Guard):
                        "categories": None, "raw": "maybe?", "error": "unparsed: not safe/unsafe"}
             rows.append(row)
         return rows
+
+
+class BatchingChatModel(ScriptedChatModel):
+    """A ScriptedChatModel that also answers in batches, as the embedded models do; a test double.
+
+    Args:
+        size: Requests per :meth:`call_batch` (its ``batch_size`` for every config).
+        fail_batches: Raise from :meth:`call_batch`, so the runner's fallback can be observed.
+    """
+
+    def __init__(self, size: int = 3, *, fail_batches: bool = False) -> None:
+        super().__init__(max_concurrency=1)
+        self.size = size
+        self.fail_batches = fail_batches
+        self.batches: list[list[str]] = []  # last user message of each request, per batch
+
+    def batch_size(self, config: GenerateConfig) -> int:
+        return self.size
+
+    async def call_batch(self, requests: list[list[Message]],
+                         config: GenerateConfig) -> list[Reply]:
+        self.batches.append([m[-1]["content"] for m in requests])
+        if self.fail_batches:
+            raise RuntimeError("the batch fell over")
+        return [self.script(m, 0) for m in requests]

@@ -25,3 +25,45 @@ def test_embedded_model_returns_token_logprobs_when_asked() -> None:
     first = result.logprobs[0]
     assert first.logprob <= 0 and len(first.top) == 5
     assert math.isclose(max(first.top.values()), first.logprob)  # greedy picks the top token
+
+
+def _one_by_one_and_batched(name: str, slots: int) -> tuple[list[str], list[str]]:
+    from expected_harm.models._batched import BatchedDecoder
+    from expected_harm.models._embedded import _load
+
+    prompts = ["Say hello in French.", "What is 2+2?", "Name a colour.", "Write one word."]
+    requests = [[{"role": "user", "content": p}] for p in prompts]
+    model = get_model(f"embedded:{name}")
+    llama = _load(model.path, logits_all=False, adapter=model.adapter)
+    one_by_one = [llama.create_chat_completion(messages=m, max_tokens=12, temperature=0.0)
+                  ["choices"][0]["message"]["content"] for m in requests]
+    decoder = BatchedDecoder(llama, slots=slots, n_ctx=256)
+    try:
+        batched = decoder.complete(requests, max_tokens=12)
+    finally:
+        decoder.close()
+    assert all(0 < r.usage.completion_tokens <= 12 for r in batched)
+    return one_by_one, [r.text for r in batched]
+
+
+def test_batched_greedy_answers_of_the_base_model_equal_one_at_a_time_answers() -> None:
+    """Several sequences per llama.cpp step (fewer slots than requests, so slots are refilled):
+    the quantised weights' arithmetic does not depend on the batch, so the answers are equal."""
+    one_by_one, batched = _one_by_one_and_batched("smollm2-135m", slots=3)
+    assert batched == one_by_one
+
+
+def test_the_batched_decoder_applies_the_safety_adapter() -> None:
+    """One slot: the same arithmetic as create_chat_completion, adapter included. (With several
+    slots the adapter's float matrices take another kernel and a near-tie can flip: the reason
+    batched answers have their own revision; benchmarks/run.py measures the agreement.)"""
+    one_by_one, batched = _one_by_one_and_batched("smollm2-135m-safety", slots=1)
+    assert batched == one_by_one
+
+
+def test_only_plain_greedy_requests_are_batched() -> None:
+    model = get_model("embedded:smollm2-135m")
+    assert model.batch_size(GenerateConfig()) > 1
+    assert model.batch_size(GenerateConfig(logprobs=True)) == 1
+    assert model.batch_size(GenerateConfig(temperature=0.7)) == 1
+    assert model.batch_size(GenerateConfig(response_schema={"type": "object"})) == 1

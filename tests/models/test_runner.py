@@ -194,3 +194,25 @@ def test_generate_config_rejects_bad_values() -> None:
         GenerateConfig(max_tokens=0)
     with pytest.raises(ValueError, match="temperature must lie in"):
         GenerateConfig(temperature=-1)
+
+
+def test_a_batching_model_gets_the_uncached_requests_in_batches(response_cache) -> None:
+    from tests.doubles import BatchingChatModel
+
+    model = BatchingChatModel(size=3)
+    generate(model, ["a"])  # cached from here on
+    results = generate(model, ["a", "b", "c", "b", "d", "e"])
+    assert [r.text for r in results] == ["A", "B", "C", "B", "D", "E"]
+    # "a" came from the cache and the repeated "b" was asked once: four requests, batches of 3.
+    assert model.batches == [["a"], ["b", "c", "d"], ["e"]]
+    assert model.calls == []  # nothing went one by one
+    assert all(r.cached for r in generate(model, ["b", "e"]))
+
+
+def test_a_failed_batch_is_sent_one_request_at_a_time(response_cache) -> None:
+    from tests.doubles import BatchingChatModel
+
+    model = BatchingChatModel(size=2, fail_batches=True)
+    results = generate(model, ["x", "y", "z"])
+    assert [r.status for r in results] == [Status.OK] * 3 and results[2].text == "Z"
+    assert model.batches == [["x", "y"], ["z"]] and model.calls == ["x", "y", "z"]

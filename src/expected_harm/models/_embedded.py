@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from expected_harm.models._batched import DEFAULT_SLOTS, BatchedDecoder
 from expected_harm.models._model import ChatModel, ModelConfigError
 from expected_harm.models._spec import Backend, ModelSpec, register_backend
 from expected_harm.models._types import GenerateConfig, Message, Reply, TokenLogprob, Usage
@@ -116,6 +117,12 @@ N_CTX = 2048
 # and each model file is loaded once per process (with and without all-token logits).
 _LOCK = threading.Lock()
 _LOADED: dict[tuple[Path, Path | None, bool], Llama] = {}
+_DECODERS: dict[tuple[Path, Path | None], BatchedDecoder] = {}
+#: Requests handed to one batched call: several times the decoder's slots, so that slots freed
+#: by short answers are refilled at once; each batch is cached when it ends.
+BATCH_REQUESTS = 4 * DEFAULT_SLOTS
+#: Added to the revision of a model that decodes greedy requests in batches.
+BATCHED_REVISION = "greedy requests decoded in batches"
 
 
 def _load(path: Path, logits_all: bool, adapter: Path | None = None) -> Llama:
@@ -139,25 +146,45 @@ class EmbeddedChatModel(ChatModel):
 
     backend = "embedded"
 
-    def __init__(self, name: str, *, adapter: Path | None = None) -> None:
+    def __init__(self, name: str, *, adapter: Path | None = None, batched: bool = True) -> None:
         """Load the registered model ``name``.
 
         Args:
             name: A key of :data:`EMBEDDED_MODELS`.
             adapter: A GGUF LoRA file used instead of the registered one: a freshly trained
                 adapter, evaluated before it is committed. The revision names its checksum.
+            batched: Decode greedy requests several at a time (:mod:`._batched`). Batched
+                arithmetic can flip a near-tie, so the revision says which way answers were
+                made and the cache never mixes the two; ``False`` is the one-at-a-time way.
         """
         self.info = embedded_model(name)
         if adapter is not None:
             self.info = dataclasses.replace(self.info, adapter=str(adapter.resolve()))
         self.path = self.info.path()
         self.adapter = self.info.adapter_path()
-        super().__init__(
-            name, endpoint="in-process", revision=self.info.revision(), max_concurrency=1
-        )
+        self.batched = batched
+        revision = self.info.revision() + (f"; {BATCHED_REVISION}" if batched else "")
+        super().__init__(name, endpoint="in-process", revision=revision, max_concurrency=1)
 
     async def call(self, messages: list[Message], config: GenerateConfig) -> Reply:
         return await asyncio.to_thread(self._call_blocking, messages, config)
+
+    def batch_size(self, config: GenerateConfig) -> int:
+        """Greedy requests without log-probabilities or a schema are decoded together."""
+        plain = config.temperature == 0 and not config.logprobs and not config.response_schema
+        return BATCH_REQUESTS if self.batched and plain else 1
+
+    async def call_batch(self, requests: list[list[Message]],
+                         config: GenerateConfig) -> list[Reply]:
+        return await asyncio.to_thread(self._batch_blocking, requests, config)
+
+    def _batch_blocking(self, requests: list[list[Message]], config: GenerateConfig) -> list[Reply]:
+        with _LOCK:
+            llama = _load(self.path, logits_all=False, adapter=self.adapter)
+            key = (self.path, self.adapter)
+            if key not in _DECODERS:
+                _DECODERS[key] = BatchedDecoder(llama, n_ctx=N_CTX)
+            return _DECODERS[key].complete(requests, config.max_tokens, tuple(config.stop))
 
     def _call_blocking(self, messages: list[Message], config: GenerateConfig) -> Reply:
         with _LOCK:

@@ -74,5 +74,18 @@ class ChatModel(ABC):
     async def call(self, messages: list[Message], config: GenerateConfig) -> Reply:
         """Send one request and return the reply."""
 
+    def batch_size(self, config: GenerateConfig) -> int:
+        """How many requests with ``config`` one :meth:`call_batch` takes (1: no batching)."""
+        return 1
+
+    async def call_batch(self, requests: list[list[Message]],
+                         config: GenerateConfig) -> list[Reply]:
+        """Answer several requests in one go, one reply each, in order (where batch_size > 1).
+
+        A backend that decodes sequences together (the embedded models) implements this; an
+        exception fails the whole batch, and the runner then sends its requests one by one.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not batch requests")
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.spec!r}, max_concurrency={self.max_concurrency})"

@@ -25,7 +25,7 @@ from tqdm.std import tqdm
 from expected_harm.models._cache import cache_key
 from expected_harm.models._context import current_settings, run_settings
 from expected_harm.models._model import BlockedError, ChatModel, TransientError
-from expected_harm.models._types import ChatResult, GenerateConfig, Message, Status
+from expected_harm.models._types import ChatResult, GenerateConfig, Message, Reply, Status
 from expected_harm.runcard import record
 
 log = logging.getLogger("expected_harm.models")
@@ -109,17 +109,38 @@ async def agenerate(
     )
     limit = asyncio.Semaphore(model.max_concurrency)
 
-    async def run_one(key: str, indices: list[int]) -> None:
+    def store(key: str, indices: list[int], result: ChatResult) -> None:
         messages = conversations[indices[0]]
-        async with limit:
-            result = await _call_with_retries(model, key, messages, config, retry)
         cache.put(result, {"identity": identity, "messages": messages, "config": config.as_dict()})
         for i in indices:
             results[i] = result
         bar.update(len(indices))
 
+    async def run_one(key: str, indices: list[int]) -> None:
+        async with limit:
+            result = await _call_with_retries(model, key, conversations[indices[0]], config, retry)
+        store(key, indices, result)
+
+    async def run_batch(chunk: list[tuple[str, list[int]]]) -> None:
+        try:
+            replies = await model.call_batch([conversations[idx[0]] for _, idx in chunk], config)
+        except Exception as error:  # the batch failed as a whole: each request on its own
+            log.warning("%s: a batch of %d failed (%s); sending them one by one",
+                        model.spec, len(chunk), error)
+            await asyncio.gather(*(run_one(k, idx) for k, idx in chunk))
+            return
+        for (key, indices), reply in zip(chunk, replies, strict=True):
+            store(key, indices, _result(model, key, reply))
+
+    size = model.batch_size(config)
     try:
-        await asyncio.gather(*(run_one(k, idx) for k, idx in pending.items()))
+        if size > 1:
+            # Each batch is cached as it ends, so an interrupted run loses one batch at most.
+            items = list(pending.items())
+            for start in range(0, len(items), size):
+                await run_batch(items[start : start + size])
+        else:
+            await asyncio.gather(*(run_one(k, idx) for k, idx in pending.items()))
     finally:
         bar.close()
 
@@ -239,6 +260,11 @@ async def _call_with_retries(
     except Exception as error:  # any other failure is permanent for this request: record it
         message = f"{type(error).__name__}: {error}"
         return ChatResult(model=model.spec, key=key, status=Status.ERROR, error=message)
+    return _result(model, key, reply)
+
+
+def _result(model: ChatModel, key: str, reply: Reply) -> ChatResult:
+    """The row of one reply: ``ok``, or ``blocked`` where the provider's filter stopped it."""
     status = Status.BLOCKED if reply.finish_reason == "content_filter" else Status.OK
     return ChatResult(
         model=model.spec,
