@@ -67,3 +67,18 @@ def test_only_plain_greedy_requests_are_batched() -> None:
     assert model.batch_size(GenerateConfig(logprobs=True)) == 1
     assert model.batch_size(GenerateConfig(temperature=0.7)) == 1
     assert model.batch_size(GenerateConfig(response_schema={"type": "object"})) == 1
+
+
+def test_batched_log_probabilities_match_one_at_a_time_ones() -> None:
+    model = get_model("embedded:smollm2-135m")
+    sequential = get_model("embedded:smollm2-135m")
+    sequential.batched = False  # the one-at-a-time path, same weights
+    config = GenerateConfig(max_tokens=4, logprobs=True, top_logprobs=5)
+    prompts = ["What is 2 plus 2?", "Name a fruit."]
+    batched = generate(model, prompts, config)
+    one_by_one = generate(sequential, prompts, config)
+    for b, s in zip(batched, one_by_one):
+        assert b.text == s.text and len(b.logprobs) == len(s.logprobs)
+        for x, y in zip(b.logprobs, s.logprobs):
+            assert x.token == y.token and math.isclose(x.logprob, y.logprob, abs_tol=1e-4)
+            assert x.top.keys() == y.top.keys()

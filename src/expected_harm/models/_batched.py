@@ -6,12 +6,13 @@ more than decoding one. :class:`BatchedDecoder` keeps up to ``slots`` sequences 
 context on the same loaded weights (and LoRA adapter), feeds each new prompt in as a slot frees up,
 and takes the most likely token at every step: greedy decoding, as ``temperature=0`` asks.
 
-Only greedy requests without log-probabilities or a JSON schema come here; the rest stay on
-``Llama.create_chat_completion``. Prompts are formatted with the model's own chat template, as
-``create_chat_completion`` does, and stop at an end-of-generation token, ``max_tokens`` or a stop
-string. Batched arithmetic can pick a different token where two are nearly tied, so batched
-answers carry their own revision in the cache key and are never mixed with sequential ones
-(``benchmarks/run.py`` measures how often the two agree).
+Only greedy requests without a JSON schema come here (a schema needs grammar-constrained
+sampling); the rest stay on ``Llama.create_chat_completion``. Log-probabilities come from the
+same logits as there (``Llama.logits_to_logprobs``), tabulated the same way. Prompts are formatted
+with the model's own chat template, as ``create_chat_completion`` does, and answers stop at an
+end-of-generation token, ``max_tokens`` or a stop string. Batched arithmetic can pick a different
+token where two are nearly tied, so batched answers carry their own revision in the cache key and
+are never mixed with one-at-a-time ones (``benchmarks/run.py`` measures how often the two agree).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from expected_harm.models._types import Message, Reply, Usage
+from expected_harm.models._types import Message, Reply, TokenLogprob, Usage
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -41,6 +42,7 @@ class _Slot:
     budget: int
     stop: tuple[str, ...]
     tokens: list[int] = field(default_factory=list)
+    logprobs: list[TokenLogprob] = field(default_factory=list)
     position: int = 0
     logits_row: int = -1
 
@@ -103,8 +105,11 @@ class BatchedDecoder:
         return tokens, tuple(s for s in stop if s)
 
     def complete(self, requests: list[list[Message]], max_tokens: int,
-                 stop: tuple[str, ...] = ()) -> list[Reply]:
+                 stop: tuple[str, ...] = (), top_logprobs: int | None = None) -> list[Reply]:
         """Greedy answers to every request, in order; each ends as one :class:`Reply`.
+
+        ``top_logprobs`` (None: none) asks for each answer token's log-probability and that many
+        most likely alternatives, as ``create_chat_completion(logprobs=True)`` gives them.
 
         Raises:
             ValueError: A prompt leaves no room for an answer within ``n_ctx`` tokens.
@@ -147,13 +152,18 @@ class BatchedDecoder:
                 done = self._cpp.llama_vocab_is_eog(self._vocab, token)
                 if not done:
                     slot.tokens.append(token)
+                    if top_logprobs is not None:
+                        slot.logprobs.append(self._logprob(logits, token, top_logprobs))
                 text = self._text(slot.tokens)
                 hit = min((text.index(s) for s in slot.stop if s in text), default=None)
                 if done or hit is not None or len(slot.tokens) >= slot.budget:
                     reason = "length" if not done and hit is None else "stop"
+                    kept = text if hit is None else text[:hit]
                     replies[slot.request] = Reply(
-                        text=text if hit is None else text[:hit],
+                        text=kept,
                         usage=Usage(slot.prompt_tokens, len(slot.tokens)),
+                        logprobs=(self._kept(slot, len(kept)) if top_logprobs is not None
+                                  else None),
                         finish_reason=reason,
                     )
                     self._cpp.llama_memory_seq_rm(memory, seq, -1, -1)
@@ -176,6 +186,26 @@ class BatchedDecoder:
     def _decode_batch(self) -> None:
         if self._batch.n_tokens():
             self._context.decode(self._batch)
+
+    def _logprob(self, logits: np.ndarray, token: int, top: int) -> TokenLogprob:
+        """The chosen token's log-probability and the ``top`` most likely, as llama-cpp-python
+        tabulates them (alternatives keyed by their text; the chosen token always included)."""
+        logprobs = self._llama.logits_to_logprobs(logits)
+        best = np.argsort(-logprobs, kind="stable")[:top]
+        table = {self._text([int(i)]): float(logprobs[i]) for i in best}
+        chosen = self._text([token])
+        table[chosen] = float(logprobs[token])
+        return TokenLogprob(token=chosen, logprob=float(logprobs[token]), top=table)
+
+    def _kept(self, slot: _Slot, length: int) -> tuple[TokenLogprob, ...] | None:
+        """The log-probabilities of the tokens whose text starts before ``length`` characters."""
+        kept, offset = [], 0
+        for entry in slot.logprobs:
+            if offset >= length:
+                break
+            kept.append(entry)
+            offset += len(entry.token)
+        return tuple(kept) or None
 
     def _text(self, tokens: list[int]) -> str:
         return self._llama.detokenize(tokens).decode("utf-8", errors="ignore")

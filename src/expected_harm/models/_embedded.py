@@ -170,8 +170,8 @@ class EmbeddedChatModel(ChatModel):
         return await asyncio.to_thread(self._call_blocking, messages, config)
 
     def batch_size(self, config: GenerateConfig) -> int:
-        """Greedy requests without log-probabilities or a schema are decoded together."""
-        plain = config.temperature == 0 and not config.logprobs and not config.response_schema
+        """Greedy requests without a JSON schema are decoded together (:mod:`._batched`)."""
+        plain = config.temperature == 0 and not config.response_schema
         return BATCH_REQUESTS if self.batched and plain else 1
 
     async def call_batch(self, requests: list[list[Message]],
@@ -184,7 +184,9 @@ class EmbeddedChatModel(ChatModel):
             key = (self.path, self.adapter)
             if key not in _DECODERS:
                 _DECODERS[key] = BatchedDecoder(llama, n_ctx=N_CTX)
-            return _DECODERS[key].complete(requests, config.max_tokens, tuple(config.stop))
+            return _DECODERS[key].complete(
+                requests, config.max_tokens, tuple(config.stop),
+                top_logprobs=config.top_logprobs if config.logprobs else None)
 
     def _call_blocking(self, messages: list[Message], config: GenerateConfig) -> Reply:
         with _LOCK:
