@@ -12,6 +12,7 @@ from expected_harm.sections import (
     get_section,
     notebook_parameters,
     run_section,
+    run_totals,
 )
 
 pytestmark = pytest.mark.integration
@@ -53,6 +54,8 @@ def test_threat_distribution_smoke_run(tmp_path) -> None:
     [injected] = [c for c in cells if "injected-parameters" in c["metadata"].get("tags", [])]
     assert "remove-cell" in injected["metadata"]["tags"]
     assert not list(tmp_path.glob("*.runlog.jsonl"))  # the run's log is gone with the run
+    totals = run_totals(output)  # and its totals are in the notebook's metadata
+    assert totals["seconds"] > 0 and totals["requests"] == totals["sent"] == 0
 
 
 def test_probing_smoke_run(tmp_path) -> None:

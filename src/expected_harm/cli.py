@@ -149,14 +149,23 @@ def run(
 
     Unknown sections or parameter names are refused with the list of valid ones.
     """
-    from expected_harm.sections import SectionError, get_section, run_section
+    from expected_harm.sections import SectionError, get_section, run_section, run_totals
 
     try:
         target = get_section(section)
         output = run_section(target, _parameters(ctx.args))
     except (ValueError, SectionError) as error:
         _fail(str(error))
-    typer.echo(f"wrote {output}")
+    typer.echo(f"wrote {output}: {_run_line(run_totals(output))}")
+
+
+def _run_line(run: dict[str, float]) -> str:
+    """Examples:
+    >>> _run_line({"seconds": 75.2, "requests": 40, "sent": 4})
+    '75 s, 4 of 40 model requests sent (the rest from the response cache)'
+    """
+    return (f"{run['seconds']:.0f} s, {run['sent']} of {run['requests']} model requests sent "
+            "(the rest from the response cache)")
 
 
 @app.command()
@@ -167,16 +176,20 @@ def book(
 ) -> None:
     """Run every section on its defaults (embedded models, offline), then build the HTML book."""
     from expected_harm.paths import project_root
-    from expected_harm.sections import SECTIONS, SectionError, run_section, write_toc
+    from expected_harm.sections import SECTIONS, SectionError, run_section, run_totals, write_toc
 
     write_toc()  # the table of contents follows the sections registry
     if not skip_run:
+        totals = {"seconds": 0.0, "requests": 0, "sent": 0}
         for section in SECTIONS.values():
             typer.echo(f"running {section.name} ...")
             try:
-                run_section(section)
+                run = run_totals(run_section(section))
             except SectionError as error:
                 _fail(str(error))
+            typer.echo(f"  {_run_line(run)}")
+            totals = {k: totals[k] + run[k] for k in totals}
+        typer.echo(f"all sections: {_run_line(totals)}")
     root = project_root()
     # the jupyter-book script installed beside this interpreter (the package has no __main__)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")

@@ -115,6 +115,18 @@ def _datasets(records: Iterable[Mapping[str, Any]]) -> list[str]:
     return [f"`{spec}` ({n:,} rows)" for spec, n in rows.items()]
 
 
+def run_summary(records: list[dict[str, Any]], seconds: float) -> dict[str, float]:
+    """Machine-readable totals of a run, kept in the executed notebook's metadata.
+
+    Examples:
+        >>> run_summary([{"kind": "calls", "requests": 4, "cached": 3, "sent": 1}], 2.5)
+        {'seconds': 2.5, 'requests': 4, 'cached': 3, 'sent': 1}
+    """
+    calls = [r for r in records if r["kind"] == "calls"]
+    return {"seconds": round(seconds, 1),
+            **{k: sum(r[k] for r in calls) for k in ("requests", "cached", "sent")}}
+
+
 def _parameter(value: Any) -> str:
     return f"`{json.dumps(value, default=str)}`"
 

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from expected_harm.paths import project_root
-from expected_harm.runcard import RUN_LOG_VAR, Provenance, card_markdown, read_log
+from expected_harm.runcard import (
+    RUN_LOG_VAR,
+    Provenance,
+    card_markdown,
+    read_log,
+    run_summary,
+)
 
 
 class SectionError(RuntimeError):
@@ -284,23 +290,29 @@ def run_section(
         running.unlink(missing_ok=True)
         run_log.unlink(missing_ok=True)
         raise
+    records, seconds = read_log(run_log), time.perf_counter() - clock
     card = card_markdown(
         notebook=section.source.name,
         parameters={**known, **parameters},
         given=parameters,
-        records=read_log(run_log),
+        records=records,
         started=started,
-        seconds=time.perf_counter() - clock,
+        seconds=seconds,
         provenance=Provenance.here(project_root()),
     )
-    _add_card(running, card)
+    _add_card(running, card, run_summary(records, seconds))
     run_log.unlink(missing_ok=True)
     running.replace(output)
     failed.unlink(missing_ok=True)
     return output
 
 
-def _add_card(notebook: Path, card: str) -> None:
+def run_totals(notebook: Path) -> dict[str, float]:
+    """Seconds and model requests (cached, sent) of the run that wrote an executed notebook."""
+    return json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["expected_harm"]["run"]
+
+
+def _add_card(notebook: Path, card: str, totals: dict[str, float]) -> None:
     """Put the run card under the page's title and hide papermill's injected parameters.
 
     The card lists every parameter, so the injected cell would only repeat it; it stays in the
@@ -317,6 +329,7 @@ def _add_card(notebook: Path, card: str) -> None:
                   if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), -1)
     executed.cells.insert(title + 1, nbformat.v4.new_markdown_cell(
         card, metadata={"tags": ["run-card"]}))
+    executed.metadata["expected_harm"] = {"run": totals}
     nbformat.write(executed, notebook)
 
 
