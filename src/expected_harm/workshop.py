@@ -305,7 +305,7 @@ def ratings_note(mine: pd.DataFrame, n: int) -> str:
         'No ratings of yours on this run'
     """
     if mine.empty:
-        return ("No ratings of yours on this run: fill in your ratings (`my_ratings` in the "
+        return ("No ratings of yours on this run: fill in your ratings (my_ratings in the "
                 "parameters cell) and run the page again. Until then the solution below "
                 "compares only the reference labels with the rater.")
     return f"You rated {len(mine)} of the {n} prompts."
