@@ -38,7 +38,7 @@ class Section:
 
     Attributes:
         name: What ``expected-harm run`` calls it.
-        part: The part of the book it belongs to (``Foundations``, ``Findings``).
+        part: The part of the book it belongs to (``Foundations``, ``Findings``, ``Workshop``).
         notebook: File stem in ``notebooks/`` and in ``book/``.
         title: The page title.
         also_accepts: Types a parameter takes besides its default's (``layers``: ``"all"`` or
@@ -93,6 +93,11 @@ PAGES: tuple[Section | Prose, ...] = (
     Section("decomposition", "03_decomposition", "Decomposition attack"),
     Section("guardrails", "04_guardrails", "Guardrails"),
     Section("probing", "05_probing", "Linear probes", also_accepts={"layers": (list,)}),
+    Prose("workshop", part="Workshop"),
+    Section("workshop_rate", "workshop_1_rate", "Exercise 1: rate ten prompts", part="Workshop"),
+    Section("workshop_calibration", "workshop_2_calibration",
+            "Exercise 2: calibration through a server", part="Workshop"),
+    Section("workshop_probe", "workshop_3_probe", "Exercise 3: probe a layer", part="Workshop"),
 )
 
 SECTIONS: dict[str, Section] = {page.name: page for page in PAGES if isinstance(page, Section)}

@@ -74,6 +74,10 @@ SMOKE_PARAMETERS: dict[str, dict[str, object]] = {
                    "benign_prompts_per_set": 3},
     "probing": {"per_set": 3, "harmless_per_set": 15, "refusal_screen": 4, "layers": [1, 15, 30]},
     "models": {"per_set": 3},
+    "workshop_rate": {"n_prompts": 4},
+    "workshop_calibration": {"items_per_benchmark": 1, "attacks": ["direct"], "max_tokens": 16,
+                             "port": None},
+    "workshop_probe": {"per_set": 3, "harmless_per_set": 15, "layer": 3},
 }
 
 
