@@ -37,16 +37,17 @@ def test_the_build_saw_the_test_double_key_and_wrote_it_nowhere(book_build: Book
     assert notebooks and any(book_build.html.rglob("*.html"))
 
     # The scratch book: executed notebooks, the log, the HTML and everything Sphinx kept.
-    assert not _files_holding(book_build.root, secret)
+    assert not (found := _files_holding(book_build.root, secret)), f"the key is in {found}"
 
     # The response cache, as stored bytes (with its write-ahead log) and as rows.
     cache_files = [p for p in book_build.cache.parent.glob(f"{book_build.cache.name}*")]
     assert book_build.cache in cache_files
-    assert not [p.name for p in cache_files if secret in p.read_bytes()]
+    assert not (found := [p.name for p in cache_files if secret in p.read_bytes()]), found
     database = sqlite3.connect(f"file:{book_build.cache}?mode=ro", uri=True)
     try:
         rows = database.execute("SELECT * FROM responses").fetchall()
     finally:
         database.close()
     assert rows, "the response cache the build used is empty"
-    assert not [row[0] for row in rows if any(TEST_DOUBLE_KEY in str(value) for value in row)]
+    keys = [row[0] for row in rows if any(TEST_DOUBLE_KEY in str(value) for value in row)]
+    assert not keys, f"the key is in the cache rows {keys[:5]}"
