@@ -53,6 +53,8 @@ SMOKE_PARAMETERS: dict[str, dict[str, object]] = {
 TEST_DOUBLE_KEY = "sk-test-double-0f9e8d7c6b5a-not-a-real-key"
 #: The variables it is set in: the OpenAI default and a custom one, as ``…?key_env=`` names it.
 KEY_VARIABLES = ("OPENAI_API_KEY", "EXPECTED_HARM_TEST_DOUBLE_KEY")
+#: Lines for the end of the test report: where the screenshots are, how long things took.
+SUMMARY: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,6 @@ class BookBuild:
     html: Path
     cache: Path
     log: Path
-    seconds: float
 
 
 def _fail_or_skip(message: str) -> None:
@@ -152,8 +153,9 @@ def book_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BookBuild]:
     with log.open("a", encoding="utf-8") as file:
         file.write(result.stdout + result.stderr)
     assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr}"
-    yield BookBuild(root=work, html=work / "_build" / "html", cache=cache, log=log,
-                    seconds=time.monotonic() - started)
+    SUMMARY.append(f"book build (every section with smoke parameters, then jupyter-book): "
+                   f"{time.monotonic() - started:.0f} s; log {log}")
+    yield BookBuild(root=work, html=work / "_build" / "html", cache=cache, log=log)
 
 
 @pytest.fixture(scope="session")
@@ -205,9 +207,6 @@ def browser(chromium: str) -> Iterator[object]:
         launched.close()
 
 
-_ARTIFACTS: list[Path] = []
-
-
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
     """The artefact folder for page screenshots, emptied first.
@@ -219,10 +218,10 @@ def screenshots() -> Path:
     folder = (Path(base) if base else project_root() / "_build" / "test-artifacts") / "screenshots"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    _ARTIFACTS.append(folder)
+    SUMMARY.append(f"page screenshots: {folder}")
     return folder
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    for folder in _ARTIFACTS:
-        terminalreporter.write_line(f"page screenshots: {folder}")
+    for line in SUMMARY:
+        terminalreporter.write_line(line)

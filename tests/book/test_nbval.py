@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.book.conftest import BookBuild
+from tests.book.conftest import SUMMARY, BookBuild
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2700)]
 
@@ -30,5 +30,6 @@ def test_executed_notebooks_pass_nbval_lax(book_build: BookBuild):
          *notebooks],
         capture_output=True, text=True, timeout=1800, env=env, cwd=book_build.root,
     )
-    print(f"nbval over {len(notebooks)} notebooks: {time.monotonic() - started:.0f} s")
+    SUMMARY.append(f"nbval --nbval-lax over {len(notebooks)} executed notebooks: "
+                   f"{time.monotonic() - started:.0f} s")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
