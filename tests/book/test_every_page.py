@@ -101,7 +101,8 @@ def _visit(browser, url: str, screenshot: Path) -> dict:
         if "search.html" in url:
             page.wait_for_selector("#search-results li", timeout=30_000)
             seen["results"] = page.locator("#search-results li").count()
-        page.screenshot(path=str(screenshot), full_page=True)
+        # Finished transitions: the sidebar is shot where it settles, not half-way in.
+        page.screenshot(path=str(screenshot), full_page=True, animations="disabled")
     finally:
         context.close()
     return seen
