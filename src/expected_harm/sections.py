@@ -90,7 +90,7 @@ PAGES: tuple[Section | Prose, ...] = (
     Section("evaluators", "evaluators", "Trained evaluators", part="Foundations"),
     Section("threat_distribution", "01_threat_distribution", "Threat distribution"),
     Section("calibration", "02_calibration", "Inverse risk calibration"),
-    Section("decomposition", "03_decomposition", "Decomposition attack"),
+    Section("decomposition", "03_decomposition", "Decomposition"),
     Section("guardrails", "04_guardrails", "Guardrails"),
     Section("probing", "05_probing", "Linear probes", also_accepts={"layers": (list,)}),
     Prose("workshop", part="Workshop"),

@@ -1,33 +1,20 @@
 """The built book, checked the way a reader sees it: offline, in a real (headless) browser.
 
-Builds the book from the executed notebooks into a scratch folder (the repository's ``_build`` is
-left alone), then checks that no page loads anything from the internet and that Chromium renders the
-maths and the figure. Screenshots are left in the test's tmp folder for a person to look at.
-
-Chromium comes from the Debian package (``make browser``). Without it the browser tests skip
-locally but fail on CI (``CI`` set), where a skipped browser check would hide a broken book.
+The shared build (``conftest.py``) is checked here for what no page may load from the internet and
+for what particular pages must show (maths, figures, readings, redacted answers); every page's
+title, figures, links, console and screenshot are checked in ``test_every_page.py``.
 """
 
 from __future__ import annotations
 
-import functools
 import html
-import http.server
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
-import threading
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
-from expected_harm.paths import project_root
-from expected_harm.sections import SECTIONS, run_section
 
 # The first test's set-up runs every section cold (about 12 min on CI's 2 cores, more when the
 # machine is shared): the per-test limit of pyproject.toml would cut it off.
@@ -51,91 +38,14 @@ FETCHING_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "preconne
                  "icon", "shortcut", "apple-touch-icon", "manifest"}
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    message = "headless Chromium is not installed (make browser)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-#: Small parameters so that every section runs in seconds; the page layout is the same.
-SMOKE_PARAMETERS: dict[str, dict[str, object]] = {
-    "threat_distribution": {"per_set": 1},
-    "calibration": {"items_per_benchmark": 1, "benchmarks": ["advbench", "jbb_behaviors"],
-                    "attacks": ["direct", "refusal_suppression"], "validation_items": 2,
-                    "published_judged_per_cell": 1, "max_tokens": 48},
-    "decomposition": {"items_per_benchmark": 1, "strategies": ["cost", "published"], "k": 2,
-                      "monitor_validation": 1, "published_judged_per_cell": 1, "rated_steps": 2,
-                      "max_tokens": 16, "revision_budget": 0},
-    "guardrails": {"decompositions_per_kind": 4, "live_strategies": [],
-                   "benign_prompts_per_set": 3},
-    "probing": {"per_set": 3, "harmless_per_set": 15, "refusal_screen": 4, "layers": [1, 15, 30]},
-    "models": {"per_set": 3},
-    "workshop_rate": {"n_prompts": 4},
-    "workshop_calibration": {"items_per_benchmark": 1, "attacks": ["direct"], "max_tokens": 16,
-                             "port": None},
-    "workshop_probe": {"per_set": 3, "harmless_per_set": 15, "layer": 3},
-}
-
-
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Execute every section into a scratch copy of the book, then build it (``--warningiserror``).
-
-    The repository's ``book/`` and ``_build`` are left alone.
-    """
-    root = project_root()
-    if not (root / "book" / "_static" / "mathjax" / "tex-chtml.js").is_file():
-        pytest.fail("MathJax is not vendored: run `make mathjax` first")
-    work = tmp_path_factory.mktemp("book")
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy(root / name, work / name)
-    # MathJax is 24 MB: link the static folder instead of copying it; Sphinx copies what it needs.
-    shutil.copytree(root / "book", work / "book",
-                    ignore=shutil.ignore_patterns("_static", "*.ipynb"))
-    (work / "book" / "_static").symlink_to(root / "book" / "_static", target_is_directory=True)
-    # The annotation page includes the protocol from the package data; give the scratch copy the
-    # same relative path.
-    (work / "src").symlink_to(root / "src", target_is_directory=True)
-    for section in SECTIONS.values():
-        run_section(section, SMOKE_PARAMETERS.get(section.name),
-                    output=work / "book" / f"{section.notebook}.ipynb")
-
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(work), "--warningiserror"],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr}"
-    return work / "_build" / "html"
-
-
-@pytest.fixture(scope="module")
-def served_book(built_book: Path) -> Iterator[str]:
-    """The built HTML on http://127.0.0.1:<free port>, as a reader's browser would fetch it."""
-
-    class QuietHandler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
-            pass
-
-    handler = functools.partial(QuietHandler, directory=str(built_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def _browse(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *extra, url]
+def _browse(
+    chromium: str, url: str, tmp_path: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *extra, url]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
-def _dom(url: str, tmp_path: Path) -> str:
+def _dom(chromium: str, url: str, tmp_path: Path) -> str:
     """The page's DOM after scripts ran; fails if the page itself fetched from another host.
 
     Chromium's network log records every request with its initiator. Requests the page started
@@ -143,7 +53,7 @@ def _dom(url: str, tmp_path: Path) -> str:
     so it is left out rather than mistaken for the book reaching the internet.
     """
     netlog = tmp_path / "netlog.json"
-    result = _browse(url, tmp_path, "--dump-dom", f"--log-net-log={netlog}")
+    result = _browse(chromium, url, tmp_path, "--dump-dom", f"--log-net-log={netlog}")
     assert "</html>" in result.stdout, f"no page for {url}:\n{result.stderr[-2000:]}"
     log = json.loads(netlog.read_text(encoding="utf-8"))
     start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
@@ -157,13 +67,6 @@ def _dom(url: str, tmp_path: Path) -> str:
     elsewhere = sorted({u for u in requested if not u.startswith(origin + "/")})
     assert not elsewhere, f"{url} fetched from other hosts: {elsewhere}"
     return result.stdout
-
-
-def _screenshot(url: str, path: Path) -> Path:
-    result = _browse(url, path.parent, "--window-size=1280,6000", f"--screenshot={path}")
-    assert path.is_file() and path.stat().st_size > 10_000, result.stderr[-2000:]
-    print(f"screenshot of {url}: {path}")
-    return path
 
 
 class _RemoteResources(HTMLParser):
@@ -220,10 +123,10 @@ def test_pages_load_mathjax_from_the_vendored_copy(built_book: Path):
 
 
 def test_framework_page_renders_maths_tables_and_the_figure(
-    built_book: Path, served_book: str, tmp_path: Path
+    built_book: Path, served_book: str, chromium: str, tmp_path: Path
 ):
     url = f"{served_book}/book/framework.html"
-    dom = _dom(url, tmp_path)
+    dom = _dom(chromium, url, tmp_path)
 
     # MathJax replaced the TeX source with rendered containers: four labelled displays at least.
     assert len(re.findall(r"<mjx-container[^>]*display=\"true\"", dom)) >= 4
@@ -237,27 +140,25 @@ def test_framework_page_renders_maths_tables_and_the_figure(
         assert (built_book / "book" / src).resolve().is_file(), f"missing image {src}"
     assert "Fig. 1.1" in dom
 
-    _screenshot(url, tmp_path / "framework.png")
 
 
 def test_intro_page_renders_with_findings_and_references(
-    built_book: Path, served_book: str, tmp_path: Path
+    built_book: Path, served_book: str, chromium: str, tmp_path: Path
 ):
     url = f"{served_book}/book/intro.html"
-    dom = _dom(url, tmp_path)
+    dom = _dom(chromium, url, tmp_path)
     assert "What this book reproduces" in dom
     assert "paper: mean cost 1.35" in dom
     assert "Refusal in language models is mediated by a single direction" in dom
-    _screenshot(url, tmp_path / "intro.png")
 
 
 def test_threat_distribution_page_shows_figures_but_no_prompt_text(
-    built_book: Path, served_book: str, tmp_path: Path
+    built_book: Path, served_book: str, chromium: str, tmp_path: Path
 ):
     from expected_harm.threats import rater_items
 
     url = f"{served_book}/book/01_threat_distribution.html"
-    dom = _dom(url, tmp_path)
+    dom = _dom(chromium, url, tmp_path)
     images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
     assert len(images) >= 5, f"expected the section's figures, found {len(images)}"
     for src in images:
@@ -267,14 +168,13 @@ def test_threat_distribution_page_shows_figures_but_no_prompt_text(
     rated = rater_items(["advbench", "lmsys_tet", "toxicchat:toxic"], 1, seed=0)
     for prompt in rated["prompt"]:
         assert " ".join(prompt.split())[:50] not in " ".join(dom.split())
-    _screenshot(url, tmp_path / "threat_distribution.png")
 
 
 def test_calibration_page_shows_no_model_answer_unredacted(
-    built_book: Path, served_book: str, tmp_path: Path
+    built_book: Path, served_book: str, chromium: str, tmp_path: Path
 ):
     url = f"{served_book}/book/02_calibration.html"
-    dom = _dom(url, tmp_path)
+    dom = _dom(chromium, url, tmp_path)
     assert "GPT-4 (JailbreakBench prompt)" in dom and "embedded:smollm2-135m" in dom
     images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
     assert images, "no figure on the calibration page"
@@ -294,17 +194,16 @@ def test_calibration_page_shows_no_model_answer_unredacted(
 
     for prompt in calibration_items(["advbench", "jbb_behaviors"], 1, seed=0)["prompt"]:
         assert " ".join(prompt.split())[:50] not in page
-    _screenshot(url, tmp_path / "calibration.png")
 
 
 def test_models_page_shows_the_evaluation_and_no_harmful_request(
-    built_book: Path, served_book: str, tmp_path: Path
+    built_book: Path, served_book: str, chromium: str, tmp_path: Path
 ):
     from expected_harm.tuning import model_dir
     from expected_harm.tuning.evaluate import held_out
 
     url = f"{served_book}/book/models.html"
-    dom = _dom(url, tmp_path)
+    dom = _dom(chromium, url, tmp_path)
     assert "embedded:smollm2-135m-safety" in dom and "adapter sha256:" in dom
     assert re.search(r"\d+/3 = \d+%<br/?>\[\d+%, \d+%\]", dom), "no refusal rate with its interval"
     images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
@@ -317,16 +216,15 @@ def test_models_page_shows_the_evaluation_and_no_harmful_request(
              for c in re.findall(r"<td[^>]*>(.*?)</td>", dom, re.S)]
     long_cells = [c for c in cells if len(c.split()) > 12 and "[redacted:" not in c]
     assert not long_cells, f"unredacted text on the page: {long_cells[:3]}"
-    _screenshot(url, tmp_path / "models.png")
 
 
 def test_guardrails_page_shows_the_bypass_figure_and_no_sub_question_in_full(
-    built_book: Path, served_book: str, tmp_path: Path
+    built_book: Path, served_book: str, chromium: str, tmp_path: Path
 ):
     from expected_harm.guardrails import decompositions
 
     url = f"{served_book}/book/04_guardrails.html"
-    dom = _dom(url, tmp_path)
+    dom = _dom(chromium, url, tmp_path)
     assert "paper (reference): cost + monitor" in dom and "trained guard 1" in dom
     images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
     assert images, "no figure on the guardrails page"
@@ -335,4 +233,3 @@ def test_guardrails_page_shows_the_bypass_figure_and_no_sub_question_in_full(
     for question in steps[steps.str.split().str.len() > 12]:
         assert " ".join(question.split()) not in page
     assert "[redacted:" in page
-    _screenshot(url, tmp_path / "guardrails.png")
