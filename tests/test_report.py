@@ -171,9 +171,9 @@ def test_decomposition_and_probing_are_read_from_their_glued_values(tmp_path: Pa
         "model": "embedded:x", "probe_kind": "difference in means", "n_labelled": 27,
         "n_harmless": 30, "final": 30, "sev_low": "10.0", "sev_high": "80.0",
         "sev_trend": "0.90", "cost_test_text": "Cost does not add."})
-    part = report.probing_part(report.glued(probing))
+    part = report.probing_part(report.glued(probing), {"per_set": 3})
     text = "".join(part.blocks) + " ".join(part.reading)
-    for needle in ("embedded:x", "n = 27", "from 10.0", "Cost does not add.",
+    for needle in ("embedded:x", "Data: advbench", "n = 27", "from 10.0", "Cost does not add.",
                    "Paper (reference only"):
         assert needle in text
 

@@ -319,9 +319,9 @@ def calibration_parts(run: CalibrationRun, validity: tuple[Styler, dict[str, Any
 
     shares, counts = calibration.status_table(rows, **prov)
     by_cost = calibration.interval_table(calibration.asr_by_level(rows, "cost"), "cost")
+    # Provenance goes in the figure's caption: drawn under the axes, the judge's long name
+    # would set the width of the image and shrink the plot.
     fig = plots.plot_asr_by_level(calibration.asr_by_levels(rows))
-    plots.add_provenance(fig, models=prov["Model"], judge=prov["Judge"], dataset=prov["Data"],
-                         n=n, parameters=f"levels: {p['levels']}; seed={p['seed']}")
     examples = rows.groupby("attack", sort=False).head(2)[
         ["attack", "dataset", "cost", "response", "verdict"]]
     asr_part = Part("Attack success by execution cost", [
@@ -332,7 +332,9 @@ def calibration_parts(run: CalibrationRun, validity: tuple[Styler, dict[str, Any
         _table(by_cost.style.set_caption(calibration.caption(
             "ASR by execution cost (1 = trivial … 5 = prohibitive), Wilson 95% intervals.",
             **prov, n=n))),
-        _figure(fig, calibration.caption("ASR by cost and by severity.", **prov, n=n)),
+        _figure(fig, calibration.caption("ASR by cost and by severity, Wilson 95% intervals; "
+                                         "the dashed arrow is the calibrated direction.",
+                                         **prov, n=n, seed=p["seed"])),
         _table(redact_column(examples, "response").style.hide(axis="index")
                .format(precision=0).set_caption(calibration.caption(
                    "A few answers, redacted (first words and length).", **prov))),
@@ -351,7 +353,7 @@ def calibration_parts(run: CalibrationRun, validity: tuple[Styler, dict[str, Any
         _text("Severity × Pr(execution | cost) × success, averaged over every judged answer; "
               "95% bootstrap intervals. The items are spread evenly over cost levels, so the "
               "mean stands for no benchmark's own cost mix."),
-        _table(table.style.set_caption(calibration.caption(
+        _table(table.style.format(precision=3).set_caption(calibration.caption(
             "Mean Expected Harm per answer.", **prov, n=n)))])
     harm_part.reading.append(harm_reading(table))
     return [judge_part, asr_part, slope_part, harm_part]
@@ -405,12 +407,15 @@ def decomposition_part(values: Mapping[str, str], parameters: Mapping[str, Any])
     return part
 
 
-def probing_part(values: Mapping[str, str]) -> Part:
+def probing_part(values: Mapping[str, str], parameters: Mapping[str, Any]) -> Part:
     """The refusal probe's scores by severity and cost, in the section's own numbers."""
     from expected_harm import paper
+    from expected_harm.sections import notebook_parameters
 
+    p = {**notebook_parameters(SECTIONS["probing"]), **parameters}
     provenance = (f"Model: {values.get('model', '?')} · Probe: {values.get('probe_kind', '?')} · "
-                  f"Labels: AI-assistant reference labels · n = {values.get('n_labelled', '?')} "
+                  f"Data: {', '.join(p['datasets'])} · Labels: AI-assistant reference labels · "
+                  f"n = {values.get('n_labelled', '?')} "
                   f"labelled harmful prompts, {values.get('n_harmless', '?')} harmless · "
                   f"layer {values.get('final', '?')}")
     part = Part("Linear probe", [_text(provenance)])
@@ -500,7 +505,7 @@ def failure_part(heading: str, message: str) -> Part:
     return Part(heading, [f'<div class="failed">{html.escape(message)}</div>'], failed=True)
 
 
-def card_parts(spec: str, outcomes: list[Outcome]) -> list[Part]:
+def card_parts(spec: str, outcomes: list[Outcome], page: Path) -> list[Part]:
     """Every part of the page from the sections that ran; a part that fails to build says why."""
     from expected_harm import calibration, judges
 
@@ -519,10 +524,12 @@ def card_parts(spec: str, outcomes: list[Outcome]) -> list[Part]:
                 validation = judges.validation_items(run.parameters["validation_items"], seed)
                 validity = calibration.validation_report(run.judge, validation, seed)
                 parts += calibration_parts(run, validity)
-            elif outcome.section == "decomposition":
-                parts.append(decomposition_part(glued(outcome.notebook), outcome.parameters))
             else:
-                parts.append(probing_part(glued(outcome.notebook)))
+                read = decomposition_part if outcome.section == "decomposition" else probing_part
+                part = read(glued(outcome.notebook), outcome.parameters)
+                part.blocks.append(f"<p>Its tables and figures: the executed notebook "
+                                   f"{_notebook_link(outcome.notebook, page)}.</p>")
+                parts.append(part)
         except Exception as error:  # noqa: BLE001 (the page names it; the command exits 1)
             parts.append(failure_part(outcome.section.capitalize(), (
                 f"The {outcome.section} section ran ({outcome.notebook}) but its numbers could "
@@ -554,7 +561,7 @@ def evaluate(spec: str, *, quick: bool = False, out: Path | None = None,
                         run=run or run_section, echo=echo)
     echo("writing the report …")
     page = out / "report.html"
-    parts = card_parts(spec, outcomes)
+    parts = card_parts(spec, outcomes, page)
     page.write_text(render(spec, outcomes, parts, page, quick=quick), encoding="utf-8")
     ok = all(o.status != "failed" for o in outcomes) and not any(p.failed for p in parts)
     return page, ok
