@@ -187,3 +187,26 @@ def test_harm_table_holds_each_likelihoods_mean_of_the_judged_rows() -> None:
     assert table.loc["constant", "mean Expected Harm (0–5)"] == pytest.approx(flat, abs=1e-3)
     assert (table["n"] == len(judged)).all()
     assert f"{flat:.3f}" in report.harm_reading(table)
+
+
+def test_a_section_that_dies_without_a_section_error_does_not_stop_the_others(
+        tmp_path: Path) -> None:
+    ran = []
+
+    def dying_runner(section, parameters, output):
+        """Test double of ``run_section``: the first kernel dies, the others fail normally."""
+        ran.append(section.name)
+        if len(ran) == 1:
+            raise RuntimeError("kernel died")
+        return failing_runner(section, parameters, output)
+
+    page, ok = report.evaluate(SERVED, quick=True, out=tmp_path, run=dying_runner)
+    assert not ok and ran == ["calibration", "decomposition"]
+    assert "RuntimeError: kernel died" in page.read_text(encoding="utf-8")
+
+
+def test_evaluate_help_explains_what_runs_and_what_does_not() -> None:
+    result = CliRunner().invoke(app, ["evaluate", "--help"])
+    assert result.exit_code == 0
+    for needle in ("--quick", "--out", "--probe-model", "guardrails", "redacted", "exits 1"):
+        assert needle in result.output

@@ -159,7 +159,22 @@ def run(
     typer.echo(f"wrote {output}")
 
 
-@app.command()
+EVALUATE_HELP = (
+    "A report card for one model: run the sections that apply to it, render one page.\n\n"
+    "Runs calibration and decomposition against SPEC, and probing when its weights can be read "
+    "(embedded models, or --probe-model), each on the section's defaults (or tiny --quick "
+    "sizes), into the out folder, never over the book's pages. The guardrails section is not "
+    "run: its target is fixed to published answers.\n\n"
+    "Then writes report.html there: standalone HTML that prints to PDF, with the judge's "
+    "agreement with people, ASR by execution cost, the cost slope with its interval, Expected "
+    "Harm under each Pr(execution | cost), and a reading computed from those numbers. Model "
+    "answers are redacted.\n\n"
+    "A failed section is named on the page with where its failed notebook is; the command "
+    "then exits 1."
+)
+
+
+@app.command(help=EVALUATE_HELP)
 def evaluate(
     spec: Annotated[str, typer.Argument(help="Target model, e.g. embedded:smollm2-135m-safety")],
     quick: Annotated[
@@ -176,17 +191,7 @@ def evaluate(
                      "(a Hugging Face id or a folder); embedded models are probed as themselves"),
     ] = None,
 ) -> None:
-    """A report card for one model: run the sections that apply to it, render one page.
-
-    Runs calibration and decomposition against SPEC, and probing when its weights can be read
-    (embedded models, or --probe-model), each on the section's defaults (or tiny --quick sizes),
-    into the out folder, never over the book's pages. The guardrails section is not run: its
-    target is fixed to published answers. Then writes report.html there: standalone HTML that
-    prints to PDF, with the judge's agreement with people, ASR by execution cost, the cost slope
-    with its interval, Expected Harm under each Pr(execution | cost), and a reading computed
-    from those numbers. Model answers are redacted. A failed section is named on the page with
-    where its failed notebook is, and the command then exits 1.
-    """
+    """Run the report card of ``expected_harm.report`` for SPEC."""
     from expected_harm.models import ModelConfigError
     from expected_harm.report import evaluate as evaluate_model
 

@@ -142,7 +142,11 @@ Runner = Callable[..., Path]
 
 def run_plan(planned: list[Planned], out: Path, *, run: Runner = run_section,
              echo: Callable[[str], None] = lambda _: None) -> list[Outcome]:
-    """Run each planned section into ``out``; a :class:`SectionError` is kept, not raised."""
+    """Run each planned section into ``out``; a failure is kept, not raised.
+
+    A :class:`SectionError` names the cell and the failed notebook; any other error (the
+    kernel died, say) is kept with its type, so the other sections still run.
+    """
     outcomes = []
     for item in planned:
         if item.skipped:
@@ -155,6 +159,11 @@ def run_plan(planned: list[Planned], out: Path, *, run: Runner = run_section,
         except SectionError as error:
             echo(f"{item.section} failed")
             outcomes.append(Outcome(item.section, item.parameters, error=str(error)))
+        except Exception as error:  # noqa: BLE001 (kept on the page; the command exits 1)
+            echo(f"{item.section} failed")
+            outcomes.append(Outcome(item.section, item.parameters, error=(
+                f"section {item.section!r} did not run to the end: {type(error).__name__}: "
+                f"{error}")))
         else:
             outcomes.append(Outcome(item.section, item.parameters, notebook=notebook))
     return outcomes
