@@ -210,3 +210,19 @@ def test_evaluate_help_explains_what_runs_and_what_does_not() -> None:
     assert result.exit_code == 0
     for needle in ("--quick", "--out", "--probe-model", "guardrails", "redacted", "exits 1"):
         assert needle in result.output
+
+
+def test_the_run_card_of_an_executed_notebook_is_rendered(tmp_path: Path) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Title"),
+        nbformat.v4.new_markdown_cell("| model | revision |\n|---|---|\n| m | abc123 |",
+                                      metadata={"tags": ["run-card"]})])
+    path = tmp_path / "02_calibration.ipynb"
+    nbformat.write(notebook, path)
+    assert "<td>abc123</td>" in report.run_card(path)
+    part = report.run_cards_part([report.Outcome("calibration", {}, notebook=path)])
+    assert "abc123" in "".join(part.blocks)
+    nbformat.write(nbformat.v4.new_notebook(), path)  # a page without a card: nothing shown
+    assert report.run_card(path) == ""

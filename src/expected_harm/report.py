@@ -459,6 +459,7 @@ figcaption { font-size: 0.85em; color: #555; }
 .reading { background: #f4f6f8; border-left: 4px solid #48a; padding: 0.5em 1em; }
 .failed { background: #fdecea; border-left: 4px solid #c33; padding: 0.5em 1em; }
 .skipped { color: #555; font-style: italic; }
+.card { font-size: 0.85em; } h3 { font-size: 1em; margin-bottom: 0.2em; }
 @page { size: A4; margin: 14mm; }
 @media print {
   body { max-width: none; margin: 0; font-size: 10pt; }
@@ -509,6 +510,32 @@ def render(spec: str, outcomes: list[Outcome], parts: list[Part], page: Path, *,
             f"<body>{''.join(body)}</body></html>\n")
 
 
+def run_card(notebook: Path) -> str:
+    """The run card that ``run_section`` put under an executed notebook's title, as HTML.
+
+    Empty when the notebook has none. The card is Markdown; it is rendered with MyST's own
+    parser (markdown-it), raw HTML off.
+    """
+    import nbformat
+    from markdown_it import MarkdownIt
+
+    executed = nbformat.read(notebook, as_version=4)
+    cards = [c.source for c in executed.cells if "run-card" in c.metadata.get("tags", [])]
+    if not cards:
+        return ""
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(cards[0])
+
+
+def run_cards_part(outcomes: list[Outcome]) -> Part:
+    """Each section's run card: models and revisions, evaluators, data, commit, calls."""
+    blocks = []
+    for outcome in outcomes:
+        card = run_card(outcome.notebook) if outcome.status == "ok" else ""
+        if card:
+            blocks.append(f'<div class="card"><h3>{html.escape(outcome.section)}</h3>{card}</div>')
+    return Part("How each section was run", blocks)
+
+
 def failure_part(heading: str, message: str) -> Part:
     """A part whose numbers could not be computed, saying why."""
     return Part(heading, [f'<div class="failed">{html.escape(message)}</div>'], failed=True)
@@ -543,7 +570,8 @@ def card_parts(spec: str, outcomes: list[Outcome], page: Path) -> list[Part]:
             parts.append(failure_part(outcome.section.capitalize(), (
                 f"The {outcome.section} section ran ({outcome.notebook}) but its numbers could "
                 f"not be read for this page: {type(error).__name__}: {error}")))
-    return parts
+    cards = run_cards_part(outcomes)
+    return [*parts, cards] if cards.blocks else parts
 
 
 def evaluate(spec: str, *, quick: bool = False, out: Path | None = None,
