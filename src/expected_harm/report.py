@@ -156,14 +156,12 @@ def run_plan(planned: list[Planned], out: Path, *, run: Runner = run_section,
         echo(f"running {item.section} …")
         try:
             notebook = run(section, item.parameters, output=out / f"{section.notebook}.ipynb")
-        except SectionError as error:
-            echo(f"{item.section} failed")
-            outcomes.append(Outcome(item.section, item.parameters, error=str(error)))
         except Exception as error:  # noqa: BLE001 (kept on the page; the command exits 1)
             echo(f"{item.section} failed")
-            outcomes.append(Outcome(item.section, item.parameters, error=(
+            message = str(error) if isinstance(error, SectionError) else (
                 f"section {item.section!r} did not run to the end: {type(error).__name__}: "
-                f"{error}")))
+                f"{error}")
+            outcomes.append(Outcome(item.section, item.parameters, error=message))
         else:
             outcomes.append(Outcome(item.section, item.parameters, notebook=notebook))
     return outcomes
@@ -314,6 +312,7 @@ def calibration_parts(run: CalibrationRun, validity: tuple[Styler, dict[str, Any
     from expected_harm import calibration, plots
     from expected_harm.redact import redact_column
 
+    plots.set_style()
     rows, p, prov = run.rows, run.parameters, run.provenance
     n = int(rows["success"].notna().sum())
     judge_style, judge_values = validity
