@@ -217,11 +217,13 @@ def test_the_run_card_of_an_executed_notebook_is_rendered(tmp_path: Path) -> Non
 
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# Title"),
-        nbformat.v4.new_markdown_cell("| model | revision |\n|---|---|\n| m | abc123 |",
+        nbformat.v4.new_markdown_cell(":::{admonition} Run card\n:class: note\n"
+                                      "| model | revision |\n|---|---|\n| m<br>n | abc123 |\n:::",
                                       metadata={"tags": ["run-card"]})])
     path = tmp_path / "02_calibration.ipynb"
     nbformat.write(notebook, path)
-    assert "<td>abc123</td>" in report.run_card(path)
+    card = report.run_card(path)
+    assert "<td>abc123</td>" in card and "<td>m<br>n</td>" in card and ":::" not in card
     part = report.run_cards_part([report.Outcome("calibration", {}, notebook=path)])
     assert "abc123" in "".join(part.blocks)
     nbformat.write(nbformat.v4.new_notebook(), path)  # a page without a card: nothing shown

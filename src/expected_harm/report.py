@@ -512,8 +512,9 @@ def render(spec: str, outcomes: list[Outcome], parts: list[Part], page: Path, *,
 def run_card(notebook: Path) -> str:
     """The run card that ``run_section`` put under an executed notebook's title, as HTML.
 
-    Empty when the notebook has none. The card is Markdown; it is rendered with MyST's own
-    parser (markdown-it), raw HTML off.
+    Empty when the notebook has none. The card is MyST Markdown in an admonition; its fence
+    lines are dropped and the rest rendered with MyST's own parser (markdown-it), raw HTML off
+    except the line breaks the card puts in table cells.
     """
     import nbformat
     from markdown_it import MarkdownIt
@@ -522,7 +523,9 @@ def run_card(notebook: Path) -> str:
     cards = [c.source for c in executed.cells if "run-card" in c.metadata.get("tags", [])]
     if not cards:
         return ""
-    return MarkdownIt("commonmark", {"html": False}).enable("table").render(cards[0])
+    lines = [line for line in cards[0].splitlines() if not line.startswith((":::", ":class:"))]
+    rendered = MarkdownIt("commonmark", {"html": False}).enable("table").render("\n".join(lines))
+    return rendered.replace("&lt;br&gt;", "<br>")
 
 
 def run_cards_part(outcomes: list[Outcome]) -> Part:
