@@ -41,7 +41,7 @@ def test_quick_report_card_offline_for_the_safety_tuned_model(tmp_path: Path) ->
     for notebook in ("02_calibration", "03_decomposition", "05_probing"):
         assert (tmp_path / f"{notebook}.ipynb").is_file()
     assert not list(tmp_path.glob("*.failed.ipynb"))
-    assert "failed" not in page.split("<h2>Reading</h2>")[0].replace("failed notebook", "")
+    assert page.count("<td>ok</td>") == 3  # each section's status in the page's first table
     assert spec in page and "data:image/png;base64," in page
     assert_redacted(page, spec)
 
