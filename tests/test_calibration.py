@@ -90,6 +90,13 @@ def test_the_page_says_when_a_cost_level_is_missing() -> None:
     assert calibration.coverage_text(every).startswith("Every cost level")
 
 
+def test_coverage_reads_the_labels_of_a_benchmark_subset() -> None:
+    # the section's default benchmarks include a subset; its items name only "harmbench"
+    items = calibration.calibration_items(["harmbench:standard_contextual"], 1, seed=0)
+    assert calibration.coverage_text(items).startswith("Not every cost level is drawn "
+                                                       "(missing harmbench:")
+
+
 def test_rates_by_both_levels_stack_for_one_figure() -> None:
     import matplotlib
 

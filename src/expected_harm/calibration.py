@@ -73,7 +73,9 @@ def coverage_text(items: pd.DataFrame) -> str:
     """
     from expected_harm.threats import reference_labels
 
-    labels = reference_labels(list(items["dataset"].unique()))
+    # Items name their dataset, not its subset ("harmbench", not "harmbench:standard_contextual");
+    # each dataset has one annotated set, so its labels are found by name.
+    labels = reference_labels(list(ANNOTATED_SETS))
     missed = {
         name: sorted(set(labels.loc[labels["dataset"] == name, "cost"]) - set(part["cost"]))
         for name, part in items.groupby("dataset", sort=False)

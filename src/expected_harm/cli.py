@@ -168,6 +168,53 @@ def _run_line(run: dict[str, float]) -> str:
             "(the rest from the response cache)")
 
 
+EVALUATE_HELP = (
+    "A report card for one model: run the sections that apply to it, render one page.\n\n"
+    "Runs calibration and decomposition against SPEC, and probing when its weights can be read "
+    "(embedded models, or --probe-model), each on the section's defaults (or tiny --quick "
+    "sizes), into the out folder, never over the book's pages. The guardrails section is not "
+    "run: its target is fixed to published answers.\n\n"
+    "Then writes report.html there: standalone HTML that prints to PDF, with the judge's "
+    "agreement with people, ASR by execution cost, the cost slope with its interval, Expected "
+    "Harm under each Pr(execution | cost), and a reading computed from those numbers. Model "
+    "answers are redacted.\n\n"
+    "A failed section is named on the page with where its failed notebook is; the command "
+    "then exits 1."
+)
+
+
+@app.command(help=EVALUATE_HELP)
+def evaluate(
+    spec: Annotated[str, typer.Argument(help="Target model, e.g. embedded:smollm2-135m-safety")],
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Tiny samples (minutes): a smoke check, not an estimate")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the executed notebooks and report.html "
+                     "(default: reports/<spec>/, ignored by git)"),
+    ] = None,
+    probe_model: Annotated[
+        str | None,
+        typer.Option(help="Weights to probe for a model served through an API "
+                     "(a Hugging Face id or a folder); embedded models are probed as themselves"),
+    ] = None,
+) -> None:
+    """Run the report card of ``expected_harm.report`` for SPEC."""
+    from expected_harm.models import ModelConfigError
+    from expected_harm.report import evaluate as evaluate_model
+
+    try:
+        page, ok = evaluate_model(spec, quick=quick, out=out, probe_model=probe_model,
+                                  echo=typer.echo)
+    except ModelConfigError as error:
+        _fail(str(error))
+    typer.echo(f"wrote {page}")
+    if not ok:
+        typer.echo("error: some parts failed; the page names them", err=True)
+        raise typer.Exit(1)
+
+
 @app.command()
 def book(
     skip_run: Annotated[
