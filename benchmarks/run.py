@@ -2,7 +2,7 @@
 
 Compares, on the same prompts and the same machine in one run:
   * each embedded model answering one prompt at a time (create_chat_completion) vs decoding
-    greedy requests in batches (models/_batched.py, the default): answers/s, tokens/s, and how
+    greedy requests in batches (models/_batched.py, opt-in): answers/s, tokens/s, and how
     many answers are identical (batched arithmetic can flip a near-tie);
   * requests to llama-cpp-python's server one at a time vs with concurrency 4 (cold cache both
     times, distinct prompts). That server answers one request at a time, so concurrency buys

