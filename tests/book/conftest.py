@@ -30,21 +30,17 @@ import pytest
 
 from expected_harm.models._cache import default_cache_path
 from expected_harm.paths import project_root
+from expected_harm.report import QUICK_PARAMETERS
 from expected_harm.sections import SECTIONS, run_section
 
 #: Small parameters so that every section runs in seconds; the page layout is the same.
 #: A new page with parameters worth shrinking gets its line here (section name → parameters).
 SMOKE_PARAMETERS: dict[str, dict[str, object]] = {
     "threat_distribution": {"per_set": 1},
-    "calibration": {"items_per_benchmark": 1, "benchmarks": ["advbench", "jbb_behaviors"],
-                    "attacks": ["direct", "refusal_suppression"], "validation_items": 2,
-                    "published_judged_per_cell": 1, "max_tokens": 48},
-    "decomposition": {"items_per_benchmark": 1, "strategies": ["cost", "published"], "k": 2,
-                      "monitor_validation": 1, "published_judged_per_cell": 1, "rated_steps": 2,
-                      "max_tokens": 16, "revision_budget": 0},
+    # calibration, decomposition, probing: the sizes of `expected-harm evaluate --quick`
+    **QUICK_PARAMETERS,
     "guardrails": {"decompositions_per_kind": 4, "live_strategies": [],
                    "benign_prompts_per_set": 3},
-    "probing": {"per_set": 3, "harmless_per_set": 15, "refusal_screen": 4, "layers": [1, 15, 30]},
     "models": {"per_set": 3},
     "workshop_rate": {"n_prompts": 4},
     "workshop_calibration": {"items_per_benchmark": 1, "attacks": ["direct"], "max_tokens": 16,
