@@ -101,6 +101,14 @@ class _RemoteResources(HTMLParser):
             self._inline = None
 
 
+def _cells_outside_the_run_card(dom: str) -> list[str]:
+    """The text of every table cell, leaving out the run card's (it lists parameters and model
+    revisions, which are long but are not model text)."""
+    dom = re.sub(r'<div class="[^"]*\brun-card\b[^"]*">.*?</table>', "", dom, flags=re.S)
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split())
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", dom, re.S)]
+
+
 def test_built_pages_load_nothing_from_the_internet(built_book: Path):
     offenders = {}
     for page in built_book.rglob("*.html"):
@@ -176,6 +184,12 @@ def test_calibration_page_shows_no_model_answer_unredacted(
     url = f"{served_book}/book/02_calibration.html"
     dom = _dom(chromium, url, tmp_path)
     assert "GPT-4 (JailbreakBench prompt)" in dom and "embedded:smollm2-135m" in dom
+    # The page opens with its run card: models with revisions, calls cached vs sent, parameters.
+    card = re.search(r'<div class="[^"]*\brun-card\b[^"]*">.*?</table>', dom, re.S)
+    assert card, "no run card on the calibration page"
+    card_text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", card.group(0))).split())
+    assert "from the response cache" in card_text and "llama-cpp-python==0.3.36" in card_text
+    assert "items_per_benchmark = 1" in card_text and "# Parameters" not in dom
     images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
     assert images, "no figure on the calibration page"
     # Model answers appear only in the examples table, redacted: no table cell holds a long text
@@ -183,8 +197,7 @@ def test_calibration_page_shows_no_model_answer_unredacted(
     from expected_harm.attacks import get_attack
 
     sources = {" ".join(get_attack(a).source.split()) for a in ("direct", "refusal_suppression")}
-    cells = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split())
-             for c in re.findall(r"<td[^>]*>(.*?)</td>", dom, re.S)]
+    cells = _cells_outside_the_run_card(dom)
     long_cells = [c for c in cells
                   if len(c.split()) > 12 and "[redacted:" not in c and c not in sources]
     assert not long_cells, f"unredacted text on the page: {long_cells[:3]}"
@@ -212,8 +225,7 @@ def test_models_page_shows_the_evaluation_and_no_harmful_request(
     harmful = held_out(model_dir(), per_set=3).query("role == 'eval_harmful'")
     for prompt in harmful["prompt"]:
         assert " ".join(prompt.split())[:40] not in page
-    cells = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split())
-             for c in re.findall(r"<td[^>]*>(.*?)</td>", dom, re.S)]
+    cells = _cells_outside_the_run_card(dom)
     long_cells = [c for c in cells if len(c.split()) > 12 and "[redacted:" not in c]
     assert not long_cells, f"unredacted text on the page: {long_cells[:3]}"
 
