@@ -190,9 +190,14 @@ def chromium() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[object]:
-    """One Playwright browser on the Debian Chromium (never ``playwright install``: offline)."""
+    """One Playwright browser on the Debian Chromium (never ``playwright install``: offline).
+
+    Module scope, not session: while Playwright's sync API is open it keeps an asyncio loop
+    marked as running in this thread, and tests that run later and start a loop of their own
+    (``asyncio.run``) would fail.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
