@@ -1,9 +1,12 @@
 """Throughput of the model runner, measured in one run: embedded models and a llama.cpp server.
 
 Compares, on the same prompts and the same machine in one run:
-  * each embedded model answering one prompt at a time (create_chat_completion) vs decoding
-    greedy requests in batches (models/_batched.py, opt-in): answers/s, tokens/s, and how
-    many answers are identical (batched arithmetic can flip a near-tie);
+  * each embedded model answering one prompt at a time in llama.cpp (create_chat_completion,
+    the path before session 7) vs greedy decoding in batches in transformers on the dequantised
+    weights (models/_batched.py, the path now): answers/s and tokens/s, and how many answers the
+    two runtimes share word for word (their arithmetic differs: llama.cpp quantises activations);
+  * the batched path with batches of 8 vs the full batch on the same prompts: identical answers
+    mean that an answer does not depend on which other requests shared its batch;
   * requests to llama-cpp-python's server one at a time vs with concurrency 4 (cold cache both
     times, distinct prompts). That server answers one request at a time, so concurrency buys
     nothing there: the number says so rather than assume it;
@@ -27,10 +30,13 @@ from expected_harm.models import (
     GenerateConfig,
     LlamaServer,
     ResponseCache,
+    _batched,
     generate,
     get_model,
     run_settings,
 )
+from expected_harm.models._batched import BATCH_SIZE, BatchedDecoder
+from expected_harm.models._embedded import N_CTX, _load
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -47,39 +53,55 @@ def timed_run(spec: str, prompts: list[str], concurrency: int, cache: ResponseCa
     return elapsed, sum(r.usage.completion_tokens for r in results)
 
 
-def embedded_comparison(name: str, prompts: list[str], config: GenerateConfig,
-                        scratch: Path) -> dict[str, float]:
-    """One embedded model, one prompt at a time vs in batches, cold caches, same prompts."""
-    runs = {}
-    for batched in (False, True):
-        model = EmbeddedChatModel(name, batched=batched)
-        cache = ResponseCache(scratch / f"{name}-{batched}.sqlite")
-        with run_settings(cache=cache, progress=False):
-            generate(model, ["warm-up"], config)  # load weights and the batched context
-            start = time.perf_counter()
-            results = generate(model, prompts, config)
-            elapsed = time.perf_counter() - start
-        if not all(r.ok for r in results):
-            raise RuntimeError("benchmark run had failed requests; numbers would be meaningless")
-        runs[batched] = (elapsed, results)
-    (seq_s, seq), (bat_s, bat) = runs[False], runs[True]
-    seq_tokens = sum(r.usage.completion_tokens for r in seq)
-    bat_tokens = sum(r.usage.completion_tokens for r in bat)
+def _share(same: list[bool]) -> str:
+    return f"{sum(same)}/{len(same)}"
+
+
+def embedded_comparison(name: str, prompts: list[str],
+                        max_tokens: int) -> dict[str, float | str]:
+    """One embedded model: llama.cpp one at a time vs transformers in batches, same prompts."""
+    model = EmbeddedChatModel(name)
+    requests = [[{"role": "user", "content": p}] for p in prompts]
+    llama = _load(model.path, logits_all=False, adapter=model.adapter)
+    decoder = BatchedDecoder(model.info, n_ctx=N_CTX)
+    decoder.complete(requests[:1], 4)  # load and warm both before timing
+    llama.create_chat_completion(messages=requests[0], max_tokens=4, temperature=0.0)
+
+    start = time.perf_counter()
+    sequential = [llama.create_chat_completion(messages=m, max_tokens=max_tokens, temperature=0.0)
+                  for m in requests]
+    seq_s = time.perf_counter() - start
+    seq_texts = [r["choices"][0]["message"]["content"] for r in sequential]
+    seq_tokens = sum(r["usage"]["completion_tokens"] for r in sequential)
+
+    def batched(size: int) -> tuple[float, list]:
+        start = time.perf_counter()
+        replies = [reply for i in range(0, len(requests), size)
+                   for reply in decoder.complete(requests[i : i + size], max_tokens)]
+        return time.perf_counter() - start, replies
+
+    bat_s, full = batched(BATCH_SIZE)
+    small_s, small = batched(8)
+    bat_tokens = sum(r.usage.completion_tokens for r in full)
     return {
-        f"{name}_sequential_s": round(seq_s, 2),
+        f"{name}_llama_cpp_one_at_a_time_s": round(seq_s, 2),
         f"{name}_batched_s": round(bat_s, 2),
-        f"{name}_sequential_answers_per_s": round(len(seq) / seq_s, 2),
-        f"{name}_batched_answers_per_s": round(len(bat) / bat_s, 2),
-        f"{name}_sequential_tok_per_s": round(seq_tokens / seq_s, 1),
+        f"{name}_batches_of_8_s": round(small_s, 2),
+        f"{name}_llama_cpp_one_at_a_time_answers_per_s": round(len(requests) / seq_s, 2),
+        f"{name}_batched_answers_per_s": round(len(requests) / bat_s, 2),
+        f"{name}_llama_cpp_one_at_a_time_tok_per_s": round(seq_tokens / seq_s, 1),
         f"{name}_batched_tok_per_s": round(bat_tokens / bat_s, 1),
-        f"{name}_batched_vs_sequential_answers": round(seq_s / bat_s, 2),
-        f"{name}_identical_answers": f"{sum(a.text == b.text for a, b in zip(seq, bat))}"
-                                     f"/{len(seq)}",
+        f"{name}_batched_vs_one_at_a_time_answers": round(seq_s / bat_s, 2),
+        f"{name}_identical_batched_vs_batches_of_8": _share(
+            [a.text == b.text for a, b in zip(full, small)]),
+        f"{name}_identical_batched_vs_llama_cpp": _share(
+            [a.text == b for a, b in zip(full, seq_texts)]),
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--requests", type=int, default=64, help="requests per condition")
     parser.add_argument("--max-tokens", type=int, default=64, help="max tokens per answer")
     args = parser.parse_args()
@@ -89,10 +111,9 @@ def main() -> None:
     def prompts(tag: str) -> list[str]:
         return [f"In one sentence, describe {tag} number {i}." for i in range(n)]
 
-    embedded: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        for name in ("smollm2-135m", "smollm2-135m-safety"):
-            embedded |= embedded_comparison(name, prompts("embedded"), config, Path(scratch))
+    embedded: dict[str, float | str] = {}
+    for name in ("smollm2-135m", "smollm2-135m-safety"):
+        embedded |= embedded_comparison(name, prompts("embedded"), args.max_tokens)
 
     with tempfile.TemporaryDirectory() as scratch, LlamaServer() as server:
         cache = ResponseCache(Path(scratch) / "bench.sqlite")
@@ -104,8 +125,8 @@ def main() -> None:
         assert server.completions_served() == served, "the cached rerun reached the server"
 
     report = {
-        "embedded": "in-process llama-cpp-python 0.3.36; batched: models/_batched.py, "
-                    "8 slots, 32 requests per batch",
+        "embedded": f"one at a time: in-process llama-cpp-python 0.3.36; batched: "
+                    f"models/_batched.py ({_batched.revision()}), {BATCH_SIZE} requests per batch",
         **embedded,
         "server": "llama_cpp.server (llama-cpp-python 0.3.36), embedded smollm2-135m, 127.0.0.1",
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
@@ -118,7 +139,8 @@ def main() -> None:
         "concurrent4_req_per_s": round(n / concurrent, 2),
         "sequential_tok_per_s": round(seq_tokens / sequential, 1),
         "concurrent4_tok_per_s": round(con_tokens / concurrent, 1),
-        "concurrent_vs_sequential_throughput": round(sequential / concurrent * (con_tokens / seq_tokens), 2),
+        "concurrent_vs_sequential_throughput": round(
+            sequential / concurrent * (con_tokens / seq_tokens), 2),
         "concurrent_vs_sequential_requests": round(sequential / concurrent, 2),
         "cold_vs_cached_speedup": round(concurrent / cached, 1),
     }

@@ -1,108 +1,65 @@
-"""Greedy decoding of many prompts at once on one llama.cpp model (continuous batching).
+"""Greedy decoding of many prompts at once in transformers, on an embedded model's own weights.
 
-llama-cpp-python's ``Llama`` answers one prompt at a time; on a CPU most of each decoding step is
-spent reading the weights, so decoding several sequences in one ``llama_decode`` call costs little
-more than decoding one. :class:`BatchedDecoder` keeps up to ``slots`` sequences in its own llama.cpp
-context on the same loaded weights (and LoRA adapter), feeds each new prompt in as a slot frees up,
-and takes the most likely token at every step: greedy decoding, as ``temperature=0`` asks.
+llama.cpp answers one prompt at a time, and on this 2-core CPU decoding several sequences in one
+llama.cpp step costs about what several steps cost (measured in session 6: 1.06-1.13x). Dense
+float matrix products do gain from a batch: transformers' greedy ``generate`` on the dequantised
+GGUF (:func:`expected_harm.models.load_causal_lm`, the safety adapter merged) answered 32
+AdvBench prompts 2.8 times as fast as llama.cpp one at a time (``benchmarks/run.py``), and its
+answers did not depend on the batch: batches of 1, 8 and 32 gave the same 32 answers.
 
-Only greedy requests without a JSON schema come here (a schema needs grammar-constrained
-sampling); the rest stay on ``Llama.create_chat_completion``. Log-probabilities come from the
-same logits as there (``Llama.logits_to_logprobs``), tabulated the same way. Prompts are formatted
-with the model's own chat template, as ``create_chat_completion`` does, and answers stop at an
-end-of-generation token, ``max_tokens`` or a stop string. Batched arithmetic can pick a different
-token where two are nearly tied, so batched answers carry their own revision in the cache key and
-are never mixed with one-at-a-time ones (``benchmarks/run.py`` measures how often the two agree).
+So every greedy request without a JSON schema goes here, one prompt or many; sampled requests and
+JSON-schema requests (grammar-constrained sampling) stay on llama.cpp. The embedded model's
+revision names this path, so its answers never mix with llama.cpp ones in the cache.
+
+Prompts are formatted with the model's own chat template (the GGUF's, as llama.cpp uses), and
+answers stop at an end-of-turn token, ``max_tokens`` or a stop string. Log-probabilities are
+tabulated as llama-cpp-python gives them: the chosen token and the ``top`` most likely, keyed by
+their text.
 """
 
 from __future__ import annotations
 
-import ctypes
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-import numpy as np
+import importlib.metadata
+from typing import TYPE_CHECKING, Any
 
 from expected_harm.models._types import Message, Reply, TokenLogprob, Usage
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
+    from expected_harm.models._embedded import EmbeddedModel
 
-#: Sequences decoded together. Throughput on this 2-core machine levels off around here
-#: (``benchmarks/run.py``); the context holds ``slots`` times the per-sequence budget.
-DEFAULT_SLOTS = 8
+#: Requests decoded together. On this 2-core machine tokens/s rose from 84 (16) to 108 (32) and
+#: 154 (64), on 64 AdvBench prompts of 64 new tokens.
+BATCH_SIZE = 64
+#: Weights are the GGUF's dequantised values, exactly representable in float32.
+DTYPE = "float32"
 
 
-@dataclass
-class _Slot:
-    """One sequence being decoded: which request, its tokens so far, where its logits are."""
-
-    request: int
-    prompt_tokens: int
-    budget: int
-    stop: tuple[str, ...]
-    tokens: list[int] = field(default_factory=list)
-    logprobs: list[TokenLogprob] = field(default_factory=list)
-    position: int = 0
-    logits_row: int = -1
+def revision() -> str:
+    """What besides the weights makes this path's answers: its libraries and number format."""
+    versions = ", ".join(f"{name}=={importlib.metadata.version(name)}"
+                         for name in ("transformers", "torch"))
+    return f"greedy requests: {versions}, {DTYPE}"
 
 
 class BatchedDecoder:
-    """Greedy chat completions of many requests on one loaded ``Llama`` (weights shared).
+    """Greedy chat completions of many requests in one ``generate`` call.
 
     Args:
-        llama: The loaded model (with its LoRA adapter, if any, which this context applies too).
-        slots: Sequences decoded at once.
-        n_ctx: Token budget per sequence (prompt and answer).
+        info: The embedded model (its adapter, if any, merged: :func:`._checkpoint.load_embedded`).
+        n_ctx: Token budget per sequence (prompt and answer), as llama.cpp's context has.
     """
 
-    def __init__(self, llama: Llama, slots: int = DEFAULT_SLOTS, n_ctx: int = 2048) -> None:
-        import llama_cpp
-        from llama_cpp import _internals
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+    def __init__(self, info: EmbeddedModel, n_ctx: int) -> None:
+        from expected_harm.models._checkpoint import load_embedded
 
-        self._llama = llama
-        self._cpp = llama_cpp
-        self.slots = slots
+        self.model, self.tokenizer = load_embedded(info, dtype=DTYPE)
+        self.model.eval()
+        self.tokenizer.padding_side = "left"
         self.n_ctx = n_ctx
-        # The model's own context settings (attention kernel, threads), widened to ``slots``.
-        params = type(llama.context_params).from_buffer_copy(llama.context_params)
-        params.n_ctx = n_ctx * slots
-        # One step holds a token of every active sequence and as many new prompts as fit.
-        self._capacity = n_ctx + slots
-        params.n_batch = self._capacity
-        params.n_ubatch = 512
-        params.n_seq_max = slots
-        params.kv_unified = False  # each sequence its own cells: prompts share no prefix
-        self._context = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
-        if llama._lora_adapter is not None:
-            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(llama._lora_adapter)
-            scales = (ctypes.c_float * 1)(llama.lora_scale)
-            if llama_cpp.llama_set_adapters_lora(self._context.ctx, adapters, 1, scales):
-                raise RuntimeError("could not apply the LoRA adapter to the batched context")
-        self._batch = _internals.LlamaBatch(n_tokens=self._capacity, embd=0, n_seq_max=1,
-                                            verbose=False)
-        self._vocab = llama_cpp.llama_model_get_vocab(llama._model.model)
-        self._n_vocab = llama.n_vocab()
-        eos = llama.token_eos()
-        bos = llama.token_bos()
-        self._formatter = Jinja2ChatFormatter(
-            template=llama.metadata["tokenizer.chat_template"],
-            eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
-            bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
-            stop_token_ids=[eos],
-        )
-
-    def close(self) -> None:
-        self._batch.close()
-        self._context.close()
-
-    def _prompt(self, messages: list[Message]) -> tuple[list[int], tuple[str, ...]]:
-        formatted = self._formatter(messages=messages)
-        tokens = self._llama.tokenize(formatted.prompt.encode("utf-8"),
-                                      add_bos=not formatted.added_special, special=True)
-        stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]
-        return tokens, tuple(s for s in stop if s)
+        # llama.cpp ends an answer at any end-of-generation token: the template's end of turn
+        # (<|im_end|>) and the end of text.
+        self.end_tokens = sorted({self.tokenizer.eos_token_id,
+                                  *self.tokenizer.convert_tokens_to_ids(["<|im_end|>"])} - {None})
 
     def complete(self, requests: list[list[Message]], max_tokens: int,
                  stop: tuple[str, ...] = (), top_logprobs: int | None = None) -> list[Reply]:
@@ -114,98 +71,67 @@ class BatchedDecoder:
         Raises:
             ValueError: A prompt leaves no room for an answer within ``n_ctx`` tokens.
         """
-        prompts = [self._prompt(m) for m in requests]
-        for tokens, _ in prompts:
-            if len(tokens) >= self.n_ctx:
-                raise ValueError(f"a prompt of {len(tokens)} tokens leaves no room for an "
-                                 f"answer within {self.n_ctx} tokens")
-        waiting = list(range(len(requests)))[::-1]
-        free = list(range(self.slots))[::-1]
-        active: dict[int, _Slot] = {}
-        replies: list[Reply | None] = [None] * len(requests)
-        memory = self._cpp.llama_get_memory(self._context.ctx)
-        self._cpp.llama_memory_clear(memory, True)
-        while waiting or active:
-            self._batch.reset()
-            # Every active sequence adds its last token; free slots take new prompts while they
-            # fit, so one llama_decode call serves the whole step.
-            for seq, slot in active.items():
-                self._add([slot.tokens[-1]], seq, slot.position)
-                slot.position += 1
-                slot.logits_row = self._batch.n_tokens() - 1
-            while waiting and free:
-                tokens, template_stop = prompts[waiting[-1]]
-                if self._batch.n_tokens() + len(tokens) > self._capacity:
-                    break
-                request, seq = waiting.pop(), free.pop()
-                budget = min(max_tokens, self.n_ctx - len(tokens))
-                active[seq] = _Slot(request, len(tokens), budget, (*stop, *template_stop),
-                                    position=len(tokens))
-                self._add(tokens, seq, 0)
-                active[seq].logits_row = self._batch.n_tokens() - 1
-            self._decode_batch()
-            for seq in list(active):
-                slot = active[seq]
-                logits = np.ctypeslib.as_array(
-                    self._context.get_logits_ith(slot.logits_row), shape=(self._n_vocab,))
-                token = int(np.argmax(logits))
-                done = self._cpp.llama_vocab_is_eog(self._vocab, token)
-                if not done:
-                    slot.tokens.append(token)
-                    if top_logprobs is not None:
-                        slot.logprobs.append(self._logprob(logits, token, top_logprobs))
-                text = self._text(slot.tokens)
-                hit = min((text.index(s) for s in slot.stop if s in text), default=None)
-                if done or hit is not None or len(slot.tokens) >= slot.budget:
-                    reason = "length" if not done and hit is None else "stop"
-                    kept = text if hit is None else text[:hit]
-                    replies[slot.request] = Reply(
-                        text=kept,
-                        usage=Usage(slot.prompt_tokens, len(slot.tokens)),
-                        logprobs=(self._kept(slot, len(kept)) if top_logprobs is not None
-                                  else None),
-                        finish_reason=reason,
-                    )
-                    self._cpp.llama_memory_seq_rm(memory, seq, -1, -1)
-                    del active[seq]
-                    free.append(seq)
-        return [r for r in replies if r is not None]
+        import torch
 
-    def _add(self, tokens: list[int], seq: int, start: int) -> None:
-        """Append ``tokens`` of sequence ``seq`` from ``start``; only the last one's logits."""
-        batch = self._batch.batch
-        for offset, token in enumerate(tokens):
-            i = batch.n_tokens
-            batch.token[i] = token
-            batch.pos[i] = start + offset
-            batch.seq_id[i][0] = seq
-            batch.n_seq_id[i] = 1
-            batch.logits[i] = offset == len(tokens) - 1
-            batch.n_tokens = i + 1
+        prompts = [self.tokenizer.apply_chat_template(m, tokenize=False,
+                                                      add_generation_prompt=True)
+                   for m in requests]
+        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True,
+                                 add_special_tokens=False)
+        lengths = encoded["attention_mask"].sum(dim=1).tolist()
+        if max(lengths) >= self.n_ctx:
+            raise ValueError(f"a prompt of {max(lengths)} tokens leaves no room for an "
+                             f"answer within {self.n_ctx} tokens")
+        budget = min(max_tokens, self.n_ctx - max(lengths))
+        with torch.inference_mode():
+            out = self.model.generate(
+                **encoded, max_new_tokens=budget, do_sample=False, temperature=None,
+                top_p=None, top_k=None, eos_token_id=self.end_tokens,
+                pad_token_id=self.tokenizer.pad_token_id,
+                stop_strings=list(stop) or None, tokenizer=self.tokenizer if stop else None,
+                return_dict_in_generate=True, output_logits=top_logprobs is not None)
+        answers = out.sequences[:, encoded["input_ids"].shape[1]:].tolist()
+        return [self._reply(row, answer, length, stop, out, top_logprobs)
+                for row, (answer, length) in enumerate(zip(answers, lengths))]
 
-    def _decode_batch(self) -> None:
-        if self._batch.n_tokens():
-            self._context.decode(self._batch)
+    def _reply(self, row: int, answer: list[int], prompt_tokens: int, stop: tuple[str, ...],
+               out: Any, top_logprobs: int | None) -> Reply:
+        ended = next((i for i, t in enumerate(answer) if t in self.end_tokens), None)
+        tokens = answer if ended is None else answer[:ended]
+        text = self.tokenizer.decode(tokens, skip_special_tokens=False)
+        hit = min((text.index(s) for s in stop if s in text), default=None)
+        kept = text if hit is None else text[:hit]
+        logprobs = None
+        if top_logprobs is not None:
+            table = [self._logprob(out.logits[step][row], token, top_logprobs)
+                     for step, token in enumerate(tokens)]
+            logprobs = _kept(table, len(kept))
+        return Reply(
+            text=kept,
+            usage=Usage(prompt_tokens, len(tokens)),
+            logprobs=logprobs,
+            finish_reason="stop" if ended is not None or hit is not None else "length",
+        )
 
-    def _logprob(self, logits: np.ndarray, token: int, top: int) -> TokenLogprob:
-        """The chosen token's log-probability and the ``top`` most likely, as llama-cpp-python
-        tabulates them (alternatives keyed by their text; the chosen token always included)."""
-        logprobs = self._llama.logits_to_logprobs(logits)
-        best = np.argsort(-logprobs, kind="stable")[:top]
-        table = {self._text([int(i)]): float(logprobs[i]) for i in best}
-        chosen = self._text([token])
+    def _logprob(self, logits: Any, token: int, top: int) -> TokenLogprob:
+        """The chosen token's log-probability and the ``top`` most likely, keyed by their text
+        (the chosen token always included), as llama-cpp-python tabulates them."""
+        import torch
+
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        best = torch.topk(logprobs, top).indices.tolist()
+        table = {self.tokenizer.decode([i]): float(logprobs[i]) for i in best}
+        chosen = self.tokenizer.decode([token])
         table[chosen] = float(logprobs[token])
         return TokenLogprob(token=chosen, logprob=float(logprobs[token]), top=table)
 
-    def _kept(self, slot: _Slot, length: int) -> tuple[TokenLogprob, ...] | None:
-        """The log-probabilities of the tokens whose text starts before ``length`` characters."""
-        kept, offset = [], 0
-        for entry in slot.logprobs:
-            if offset >= length:
-                break
-            kept.append(entry)
-            offset += len(entry.token)
-        return tuple(kept) or None
 
-    def _text(self, tokens: list[int]) -> str:
-        return self._llama.detokenize(tokens).decode("utf-8", errors="ignore")
+def _kept(table: list[TokenLogprob], length: int) -> tuple[TokenLogprob, ...] | None:
+    """The entries whose text starts before ``length`` characters (the answer a stop cut)."""
+    kept, offset = [], 0
+    for entry in table:
+        if offset >= length:
+            break
+        kept.append(entry)
+        offset += len(entry.token)
+    return tuple(kept) or None

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from expected_harm.models._embedded import EMBEDDED_MODELS, embedded_model
+from expected_harm.models._embedded import EMBEDDED_MODELS, EmbeddedModel, embedded_model
 from expected_harm.paths import cache_dir
 
 EMBEDDED_PREFIX = "embedded:"
@@ -47,13 +47,59 @@ def embedded_checkpoint(name: str = "smollm2-135m") -> Path:
     tensors = load_gguf_checkpoint(str(gguf), return_tensors=True, model_to_load=model)["tensors"]
     model.load_state_dict({k: torch.as_tensor(v) for k, v in tensors.items()}, strict=False)
     model.tie_weights()
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    _save(folder, model, AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name))
+    return folder
+
+
+def merged_checkpoint(info: EmbeddedModel) -> Path:
+    """An embedded model's transformers folder: its base dequantised, its LoRA adapter merged.
+
+    The peft weights a GGUF adapter was converted from sit beside it (Hu et al. 2021), so an
+    adapter model reads exactly the weights that llama.cpp applies. Merging takes ~6 s and
+    loading the merged folder well under one, so each adapter is merged once into a folder keyed
+    by the model's revision (which names the adapter's checksum).
+    """
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = next(n for n, m in EMBEDDED_MODELS.items()
+                if m.filename == info.filename and m.adapter is None)
+    adapter = info.adapter_path()
+    if adapter is None:
+        return embedded_checkpoint(base)
+    folder = cache_dir() / "hf" / f"{info.name}-{digest(info.revision())[:12]}"
+    if (folder / "config.json").is_file():
+        return folder
+    source = embedded_checkpoint(base)
+    model = AutoModelForCausalLM.from_pretrained(str(source))
+    model = PeftModel.from_pretrained(model, str(adapter.parent)).merge_and_unload()
+    _save(folder, model, AutoTokenizer.from_pretrained(str(source)))
+    return folder
+
+
+def _save(folder: Path, model: Any, tokenizer: Any) -> None:
+    """Write a checkpoint folder atomically: a half-written one is never mistaken for one."""
     scratch = folder.with_name(folder.name + ".partial")
     shutil.rmtree(scratch, ignore_errors=True)
     model.save_pretrained(scratch)
     tokenizer.save_pretrained(scratch)
-    scratch.rename(folder)  # atomic: a half-written folder is never mistaken for a checkpoint
-    return folder
+    try:
+        scratch.rename(folder)
+    except OSError:  # another process wrote the same folder first
+        if not (folder / "config.json").is_file():
+            raise
+        shutil.rmtree(scratch)
+
+
+def load_embedded(info: EmbeddedModel, *, dtype: str = "float32") -> tuple[Any, Any]:
+    """An embedded model in transformers (:func:`merged_checkpoint`), on the CPU, not in eval
+    mode, and its tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = str(merged_checkpoint(info))
+    return (AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype)),
+            AutoTokenizer.from_pretrained(source))
 
 
 def load_causal_lm(spec: str, *, dtype: str = "float32",
@@ -61,9 +107,8 @@ def load_causal_lm(spec: str, *, dtype: str = "float32",
     """A transformers causal LM, its tokenizer and its weights' revision, from a spec.
 
     Args:
-        spec: ``"embedded:<name>"`` (the GGUF that ships with the package, offline; an adapter
-            model is its base dequantised with the peft adapter merged in), a Hugging Face id,
-            or a local folder.
+        spec: ``"embedded:<name>"`` (the GGUF that ships with the package, offline; see
+            :func:`load_embedded`), a Hugging Face id, or a local folder.
         dtype: ``"float32"``, ``"bfloat16"`` or ``"float16"``.
         revision: Hub revision for a Hugging Face id.
 
@@ -75,18 +120,11 @@ def load_causal_lm(spec: str, *, dtype: str = "float32",
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    adapter: Path | None = None
     if spec.startswith(EMBEDDED_PREFIX):
-        name = spec.removeprefix(EMBEDDED_PREFIX)
-        info = embedded_model(name)
-        adapter = info.adapter_path()
-        if adapter is not None:  # a LoRA on an embedded base: dequantise the base, merge below
-            name = next(n for n, m in EMBEDDED_MODELS.items()
-                        if m.filename == info.filename and m.adapter is None)
-        source: str | Path = embedded_checkpoint(name)
-        revision = info.revision()
-    elif Path(spec).is_dir():
-        source = Path(spec)
+        info = embedded_model(spec.removeprefix(EMBEDDED_PREFIX))
+        return (*load_embedded(info, dtype=dtype), info.revision())
+    if Path(spec).is_dir():
+        source: str | Path = Path(spec)
         # A local folder has no hub revision: its config and weight sizes stand in for one.
         files = sorted(p for p in source.iterdir() if p.is_file())
         revision = revision or "local:" + digest(
@@ -99,9 +137,4 @@ def load_causal_lm(spec: str, *, dtype: str = "float32",
     model = AutoModelForCausalLM.from_pretrained(
         str(source), dtype=getattr(torch, dtype), revision=hub_revision
     )
-    if adapter is not None:
-        from peft import PeftModel
-
-        # The peft weights the GGUF adapter was converted from sit beside it (Hu et al. 2021).
-        model = PeftModel.from_pretrained(model, str(adapter.parent)).merge_and_unload()
     return model, tokenizer, revision

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from expected_harm.models._batched import DEFAULT_SLOTS, BatchedDecoder
+from expected_harm.models import _batched
 from expected_harm.models._model import ChatModel, ModelConfigError
 from expected_harm.models._spec import Backend, ModelSpec, register_backend
 from expected_harm.models._types import GenerateConfig, Message, Reply, TokenLogprob, Usage
@@ -113,16 +113,12 @@ def embedded_model(name: str) -> EmbeddedModel:
 
 
 N_CTX = 2048
-# A llama.cpp context is not safe to use from several threads: one lock serialises every call,
-# and each model file is loaded once per process (with and without all-token logits).
+# A llama.cpp context is not safe to use from several threads, and two decodes at once would only
+# share the cores: one lock serialises every call. Each model is loaded once per process (in
+# llama.cpp with and without all-token logits; in transformers for greedy requests).
 _LOCK = threading.Lock()
 _LOADED: dict[tuple[Path, Path | None, bool], Llama] = {}
-_DECODERS: dict[tuple[Path, Path | None], BatchedDecoder] = {}
-#: Requests handed to one batched call: several times the decoder's slots, so that slots freed
-#: by short answers are refilled at once; each batch is cached when it ends.
-BATCH_REQUESTS = 4 * DEFAULT_SLOTS
-#: Added to the revision of a model that decodes greedy requests in batches.
-BATCHED_REVISION = "greedy requests decoded in batches"
+_DECODERS: dict[tuple[Path, Path | None], _batched.BatchedDecoder] = {}
 
 
 def _load(path: Path, logits_all: bool, adapter: Path | None = None) -> Llama:
@@ -142,39 +138,40 @@ def _load(path: Path, logits_all: bool, adapter: Path | None = None) -> Llama:
 
 
 class EmbeddedChatModel(ChatModel):
-    """An embedded GGUF model run in this process; calls are serialised (concurrency 1)."""
+    """An embedded model run in this process; calls are serialised (concurrency 1).
+
+    Greedy requests without a JSON schema, one or many, are decoded in batches in transformers
+    (:mod:`._batched`: 2.8 times as fast on this CPU, and the same answers whatever the batch);
+    sampled and JSON-schema requests run in llama.cpp. The revision names both paths.
+    """
 
     backend = "embedded"
 
-    def __init__(self, name: str, *, adapter: Path | None = None, batched: bool = False) -> None:
+    def __init__(self, name: str, *, adapter: Path | None = None) -> None:
         """Load the registered model ``name``.
 
         Args:
             name: A key of :data:`EMBEDDED_MODELS`.
             adapter: A GGUF LoRA file used instead of the registered one: a freshly trained
-                adapter, evaluated before it is committed. The revision names its checksum.
-            batched: Decode greedy requests several at a time (:mod:`._batched`). Off by
-                default: on a 2-core CPU it answered only 1.06-1.13 times as fast
-                (``benchmarks/run.py``), too little to re-record every cached answer. Batched
-                arithmetic can flip a near-tie, so the revision says which way answers were
-                made and the cache never mixes the two.
+                adapter, evaluated before it is committed (its peft weights beside it). The
+                revision names its checksum.
         """
         self.info = embedded_model(name)
         if adapter is not None:
             self.info = dataclasses.replace(self.info, adapter=str(adapter.resolve()))
         self.path = self.info.path()
         self.adapter = self.info.adapter_path()
-        self.batched = batched
-        revision = self.info.revision() + (f"; {BATCHED_REVISION}" if batched else "")
+        revision = f"{self.info.revision()}; {_batched.revision()}"
         super().__init__(name, endpoint="in-process", revision=revision, max_concurrency=1)
-
-    async def call(self, messages: list[Message], config: GenerateConfig) -> Reply:
-        return await asyncio.to_thread(self._call_blocking, messages, config)
 
     def batch_size(self, config: GenerateConfig) -> int:
         """Greedy requests without a JSON schema are decoded together (:mod:`._batched`)."""
-        plain = config.temperature == 0 and not config.response_schema
-        return BATCH_REQUESTS if self.batched and plain else 1
+        return _batched.BATCH_SIZE if _is_batched(config) else 1
+
+    async def call(self, messages: list[Message], config: GenerateConfig) -> Reply:
+        if _is_batched(config):
+            return (await self.call_batch([messages], config))[0]
+        return await asyncio.to_thread(self._call_blocking, messages, config)
 
     async def call_batch(self, requests: list[list[Message]],
                          config: GenerateConfig) -> list[Reply]:
@@ -182,10 +179,9 @@ class EmbeddedChatModel(ChatModel):
 
     def _batch_blocking(self, requests: list[list[Message]], config: GenerateConfig) -> list[Reply]:
         with _LOCK:
-            llama = _load(self.path, logits_all=False, adapter=self.adapter)
             key = (self.path, self.adapter)
             if key not in _DECODERS:
-                _DECODERS[key] = BatchedDecoder(llama, n_ctx=N_CTX)
+                _DECODERS[key] = _batched.BatchedDecoder(self.info, n_ctx=N_CTX)
             return _DECODERS[key].complete(
                 requests, config.max_tokens, tuple(config.stop),
                 top_logprobs=config.top_logprobs if config.logprobs else None)
@@ -232,6 +228,11 @@ class EmbeddedBackend(Backend):
 
     def build(self, spec: ModelSpec, *, max_concurrency: int | None, timeout: float) -> ChatModel:
         return EmbeddedChatModel(spec.model_id)
+
+
+def _is_batched(config: GenerateConfig) -> bool:
+    """Greedy and free-form: the requests :mod:`._batched` answers."""
+    return config.temperature == 0 and not config.response_schema
 
 
 def _logprobs(raw: dict[str, Any] | None) -> tuple[TokenLogprob, ...] | None:
