@@ -11,8 +11,10 @@ STAMPS := .stamps
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax
 
-# llama.cpp's default -march=native build segfaults on batches > 1 on this CPU family.
-export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+# llama.cpp's default -march=native build segfaults on batches > 1 on this CPU family. Nothing here
+# reads images, so the multimodal library (mtmd, imported only by the vision chat handlers) is not
+# built: the compile is most of the set-up.
+export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 export EXPECTED_HARM_CACHE_DIR ?= $(CURDIR)/data/cache
 # Offline datasets: the read-only mirror beside the checkout, when there is one.
 export EXPECTED_HARM_DATA_MIRROR ?= $(abspath $(CURDIR)/../shared/datasets)

@@ -176,7 +176,7 @@ def card_markdown(
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     return (":::{admonition} Run card\n:class: note run-card\n\n"
             "What produced this page. Re-run it with `expected-harm run` and the parameters "
-            "below.\n\n| | |\n|---|---|\n" + table + "\n:::")
+            "below.\n\n| Part | Details |\n|---|---|\n" + table + "\n:::")
 
 
 def _call_total(calls: list[dict[str, Any]]) -> str:

@@ -3,9 +3,10 @@
 llama.cpp answers one prompt at a time, and on this 2-core CPU decoding several sequences in one
 llama.cpp step costs about what several steps cost (measured in session 6: 1.06-1.13x). Dense
 float matrix products do gain from a batch: transformers' greedy ``generate`` on the dequantised
-GGUF (:func:`expected_harm.models.load_causal_lm`, the safety adapter merged) answered 32
-AdvBench prompts 2.8 times as fast as llama.cpp one at a time (``benchmarks/run.py``), and its
-answers did not depend on the batch: batches of 1, 8 and 32 gave the same 32 answers.
+GGUF (:func:`._checkpoint.load_embedded`, the safety adapter merged) answered 64 prompts 2.7
+(base) and 3.3 (safety-tuned) times as fast as llama.cpp one at a time (``benchmarks/run.py``),
+and its answers did not depend on the batch: batches of 8 and 64 gave the same 64 answers, and
+batches of 1 and 32 the same 32 AdvBench answers.
 
 So every greedy request without a JSON schema goes here, one prompt or many; sampled requests and
 JSON-schema requests (grammar-constrained sampling) stay on llama.cpp. The embedded model's
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 #: Requests decoded together. On this 2-core machine tokens/s rose from 84 (16) to 108 (32) and
 #: 154 (64), on 64 AdvBench prompts of 64 new tokens.
 BATCH_SIZE = 64
+#: Prompt tokens per ``generate`` call, padding included: a batch pads every prompt to its longest,
+#: so one 450-token prompt among 63 of 45 made a batch take 5 times as long. Requests are decoded
+#: shortest first, in groups that fit this budget.
+TOKEN_BUDGET = 64 * 96
 #: Weights are the GGUF's dequantised values, exactly representable in float32.
 DTYPE = "float32"
 
@@ -71,17 +76,29 @@ class BatchedDecoder:
         Raises:
             ValueError: A prompt leaves no room for an answer within ``n_ctx`` tokens.
         """
-        import torch
-
         prompts = [self.tokenizer.apply_chat_template(m, tokenize=False,
                                                       add_generation_prompt=True)
                    for m in requests]
-        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True,
-                                 add_special_tokens=False)
-        lengths = encoded["attention_mask"].sum(dim=1).tolist()
+        lengths = [len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False)
+                   ["input_ids"]]
         if max(lengths) >= self.n_ctx:
             raise ValueError(f"a prompt of {max(lengths)} tokens leaves no room for an "
                              f"answer within {self.n_ctx} tokens")
+        replies: list[Reply | None] = [None] * len(requests)
+        for group in _groups(lengths, TOKEN_BUDGET):
+            answers = self._decode([prompts[i] for i in group], max_tokens, stop, top_logprobs)
+            for i, reply in zip(group, answers, strict=True):
+                replies[i] = reply
+        return [r for r in replies if r is not None]
+
+    def _decode(self, prompts: list[str], max_tokens: int, stop: tuple[str, ...],
+                top_logprobs: int | None) -> list[Reply]:
+        """One ``generate`` call: the prompts left-padded to the longest, decoded together."""
+        import torch
+
+        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True,
+                                 add_special_tokens=False)
+        lengths = encoded["attention_mask"].sum(dim=1).tolist()
         budget = min(max_tokens, self.n_ctx - max(lengths))
         with torch.inference_mode():
             out = self.model.generate(
@@ -124,6 +141,27 @@ class BatchedDecoder:
         chosen = self.tokenizer.decode([token])
         table[chosen] = float(logprobs[token])
         return TokenLogprob(token=chosen, logprob=float(logprobs[token]), top=table)
+
+
+def _groups(lengths: list[int], budget: int) -> list[list[int]]:
+    """Indices of ``lengths``, shortest first, in groups whose padded size fits ``budget``.
+
+    A group holds at most :data:`BATCH_SIZE` prompts; a prompt longer than the budget is a group
+    of its own.
+
+    Examples:
+        >>> _groups([5, 40, 6, 7], budget=21)
+        [[0, 2, 3], [1]]
+    """
+    groups: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        group = groups[-1] if groups else None
+        # sorted, so this prompt is the group's longest: the padded size is rows times its length
+        if group is None or len(group) == BATCH_SIZE or (len(group) + 1) * lengths[i] > budget:
+            groups.append([i])
+        else:
+            group.append(i)
+    return groups
 
 
 def _kept(table: list[TokenLogprob], length: int) -> tuple[TokenLogprob, ...] | None:

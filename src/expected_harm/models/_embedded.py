@@ -141,7 +141,7 @@ class EmbeddedChatModel(ChatModel):
     """An embedded model run in this process; calls are serialised (concurrency 1).
 
     Greedy requests without a JSON schema, one or many, are decoded in batches in transformers
-    (:mod:`._batched`: 2.8 times as fast on this CPU, and the same answers whatever the batch);
+    (:mod:`._batched`: 2.7-3.3 times as fast on this CPU, and the same answers whatever the batch);
     sampled and JSON-schema requests run in llama.cpp. The revision names both paths.
     """
 

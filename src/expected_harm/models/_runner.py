@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 import sys
 from collections import Counter
@@ -136,7 +137,9 @@ async def agenerate(
     try:
         if size > 1:
             # Each batch is cached as it ends, so an interrupted run loses one batch at most.
-            items = list(pending.items())
+            # Similar lengths batch together: a batch pads every prompt to its longest.
+            items = sorted(pending.items(),
+                           key=lambda item: len(json.dumps(conversations[item[1][0]])))
             for start in range(0, len(items), size):
                 await run_batch(items[start : start + size])
         else:
