@@ -59,9 +59,6 @@ def merged_checkpoint(info: EmbeddedModel) -> Path:
     loading the merged folder well under one, so each adapter is merged once into a folder keyed
     by the model's revision (which names the adapter's checksum).
     """
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     base = next(n for n, m in EMBEDDED_MODELS.items()
                 if m.filename == info.filename and m.adapter is None)
     adapter = info.adapter_path()
@@ -70,6 +67,9 @@ def merged_checkpoint(info: EmbeddedModel) -> Path:
     folder = cache_dir() / "hf" / f"{info.name}-{digest(info.revision())[:12]}"
     if (folder / "config.json").is_file():
         return folder
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     source = embedded_checkpoint(base)
     model = AutoModelForCausalLM.from_pretrained(str(source))
     model = PeftModel.from_pretrained(model, str(adapter.parent)).merge_and_unload()
