@@ -11,10 +11,12 @@ STAMPS := .stamps
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax
 
-# llama.cpp's default -march=native build segfaults on batches > 1 on this CPU family. Nothing here
-# reads images, so the multimodal library (mtmd, imported only by the vision chat handlers) is not
-# built: the compile is most of the set-up.
-export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF
+# llama.cpp's default -march=native build segfaults on batches > 1 on this CPU family. The compile
+# is most of the set-up, so nothing unused is built: not the multimodal library (mtmd, imported
+# only by the vision chat handlers: nothing here reads images), not llama.cpp's common library
+# (cmake/llama_cpp_python.cmake says why), and the rest as unity files.
+export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF \
+  -DCMAKE_UNITY_BUILD=ON -DCMAKE_PROJECT_INCLUDE=$(CURDIR)/cmake/llama_cpp_python.cmake
 export EXPECTED_HARM_CACHE_DIR ?= $(CURDIR)/data/cache
 # Offline datasets: the read-only mirror beside the checkout, when there is one.
 export EXPECTED_HARM_DATA_MIRROR ?= $(abspath $(CURDIR)/../shared/datasets)

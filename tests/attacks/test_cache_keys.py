@@ -48,10 +48,12 @@ def test_single_turn_attacks_keep_their_cache_keys_and_labels(spec: str) -> None
 
 
 def test_the_embedded_model_keeps_its_identity() -> None:
-    """Since session 7 greedy answers come from transformers, a deliberate change (every embedded
-    answer was re-recorded): the revision names its versions. The keys above pin the messages."""
+    """Since session 7 greedy answers come from transformers, and since session 8 JSON-schema
+    ones too (llguidance's masks), deliberate changes (every embedded answer was re-recorded):
+    the revision names their versions. The keys above pin the messages."""
     greedy = (f"greedy requests: transformers=={version('transformers')}, "
-              f"torch=={version('torch')}, float32")
+              f"torch=={version('torch')}, float32; "
+              f"JSON schemas: llguidance=={version('llguidance')}")
     revision = f"{EMBEDDED['revision']}; {greedy}"
     assert get_model("embedded:smollm2-135m").identity() == {**EMBEDDED, "revision": revision}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from expected_harm.models import GenerateConfig, Status, generate, get_model
@@ -67,13 +68,37 @@ def test_stop_strings_and_the_length_limit_end_an_answer() -> None:
     assert cut.usage.completion_tokens == 3 and cut.finish_reason == "length"
 
 
-def test_only_plain_greedy_requests_are_batched() -> None:
+def test_only_greedy_requests_are_batched() -> None:
     model = get_model("embedded:smollm2-135m")
-    assert "greedy requests: transformers==" in model.revision
+    assert "greedy requests: transformers==" in model.revision and "llguidance==" in model.revision
     assert model.batch_size(GenerateConfig()) > 1
     assert model.batch_size(GenerateConfig(logprobs=True, top_logprobs=3)) > 1
+    assert model.batch_size(GenerateConfig(response_schema={"type": "object"})) > 1
     assert model.batch_size(GenerateConfig(temperature=0.7)) == 1
-    assert model.batch_size(GenerateConfig(response_schema={"type": "object"})) == 1
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"colour": {"type": "string", "maxLength": 20},
+                   "score": {"type": "integer", "enum": [1, 2, 3, 4, 5]}},
+    "required": ["colour", "score"],
+    "additionalProperties": False,
+}
+
+
+def test_schema_held_answers_are_json_of_the_schema_whatever_the_batch() -> None:
+    """A JSON schema masks each step's tokens (llguidance): every answer parses, keys in the
+    schema's order, and a batch gives the answers each prompt gets alone."""
+    decoder = _decoder("smollm2-135m")
+    system = {"role": "system", "content": "Answer in JSON with a colour and a score from 1 to 5."}
+    requests = [[system, {"role": "user", "content": p}] for p in PROMPTS]
+    together = decoder.complete(requests, max_tokens=40, schema=SCHEMA)
+    alone = [decoder.complete([r], max_tokens=40, schema=SCHEMA)[0] for r in requests]
+    assert [r.text for r in together] == [r.text for r in alone]
+    for reply in together:
+        answer = json.loads(reply.text)
+        assert list(answer) == ["colour", "score"] and answer["score"] in range(1, 6)
+        assert reply.finish_reason == "stop"
 
 
 def test_batched_log_probabilities_match_llama_cpp_ones() -> None:

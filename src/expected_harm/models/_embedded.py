@@ -140,9 +140,9 @@ def _load(path: Path, logits_all: bool, adapter: Path | None = None) -> Llama:
 class EmbeddedChatModel(ChatModel):
     """An embedded model run in this process; calls are serialised (concurrency 1).
 
-    Greedy requests without a JSON schema, one or many, are decoded in batches in transformers
-    (:mod:`._batched`: 2.7-3.3 times as fast on this CPU, and the same answers whatever the batch);
-    sampled and JSON-schema requests run in llama.cpp. The revision names both paths.
+    Greedy requests, one or many, free-form or held to a JSON schema, are decoded in batches in
+    transformers (:mod:`._batched`: 2.7-3.3 times as fast on this CPU, and the same answers
+    whatever the batch); sampled requests run in llama.cpp. The revision names both paths.
     """
 
     backend = "embedded"
@@ -165,7 +165,7 @@ class EmbeddedChatModel(ChatModel):
         super().__init__(name, endpoint="in-process", revision=revision, max_concurrency=1)
 
     def batch_size(self, config: GenerateConfig) -> int:
-        """Greedy requests without a JSON schema are decoded together (:mod:`._batched`)."""
+        """Greedy requests are decoded together (:mod:`._batched`)."""
         return _batched.BATCH_SIZE if _is_batched(config) else 1
 
     async def call(self, messages: list[Message], config: GenerateConfig) -> Reply:
@@ -184,7 +184,8 @@ class EmbeddedChatModel(ChatModel):
                 _DECODERS[key] = _batched.BatchedDecoder(self.info, n_ctx=N_CTX)
             return _DECODERS[key].complete(
                 requests, config.max_tokens, tuple(config.stop),
-                top_logprobs=config.top_logprobs if config.logprobs else None)
+                top_logprobs=config.top_logprobs if config.logprobs else None,
+                schema=config.response_schema)
 
     def _call_blocking(self, messages: list[Message], config: GenerateConfig) -> Reply:
         with _LOCK:
@@ -231,8 +232,8 @@ class EmbeddedBackend(Backend):
 
 
 def _is_batched(config: GenerateConfig) -> bool:
-    """Greedy and free-form: the requests :mod:`._batched` answers."""
-    return config.temperature == 0 and not config.response_schema
+    """Greedy, free-form or held to a JSON schema: the requests :mod:`._batched` answers."""
+    return config.temperature == 0
 
 
 def _logprobs(raw: dict[str, Any] | None) -> tuple[TokenLogprob, ...] | None:

@@ -111,8 +111,15 @@ def screen_refusals(responses: Sequence[str]) -> list[bool]:
     return [hit is not None for hit in found]
 
 
+#: Answer tokens the refusal screen and the refusal labels read. A refusal shows in the opening
+#: words: cut to their first 16 tokens, 1,113 of 1,114 greedy 48-token answers of the embedded
+#: models (a cold book's cache) got the same refusal verdict. One length for both, so the screen's
+#: answers are the labels' own (the same requests, answered once).
+ANSWER_TOKENS = 16
+
+
 def target_responses(prompts: Sequence[str], target: str, *,
-                     max_tokens: int = 48) -> list[str | None]:
+                     max_tokens: int = ANSWER_TOKENS) -> list[str | None]:
     """The target's greedy answers through the response cache; None where a call did not succeed."""
     from expected_harm.models import GenerateConfig, generate, get_model, run_settings
 
@@ -122,7 +129,7 @@ def target_responses(prompts: Sequence[str], target: str, *,
 
 
 def refusal_labels(prompts: Sequence[str], target: str, judge: RefusalJudge, *,
-                   max_tokens: int = 48) -> list[int | None]:
+                   max_tokens: int = ANSWER_TOKENS) -> list[int | None]:
     """The target's own refusals, labelled by a judge: 1 refused, 0 complied, None unknown.
 
     A failed call stays None: an error is never a refusal (DESIGN: statuses).
@@ -189,7 +196,7 @@ def refusal_direction(
     """
     screened_prompts = (pd.Series(list(harmful_prompts))
                         .sample(min(screen, len(harmful_prompts)), random_state=seed).tolist())
-    answers = ([a for a in target_responses(screened_prompts, target, max_tokens=32)
+    answers = ([a for a in target_responses(screened_prompts, target)
                 if a is not None] if target else [])
     refused = sum(screen_refusals(answers))
     kind, reason = choose_probe(probe, refusals=refused, screened=len(answers),
