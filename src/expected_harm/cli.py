@@ -220,23 +220,31 @@ def book(
     skip_run: Annotated[
         bool, typer.Option("--skip-run", help="Only render: reuse the executed notebooks")
     ] = False,
+    jobs: Annotated[
+        int, typer.Option(min=1, help="Sections run at once, each in its own process and kernel "
+                                      "with a share of the CPU's threads (1: one after another)")
+    ] = 2,
 ) -> None:
     """Run every section on its defaults (embedded models, offline), then build the HTML book."""
+    import time
+
     from expected_harm.paths import project_root
-    from expected_harm.sections import SECTIONS, SectionError, run_section, run_totals, write_toc
+    from expected_harm.sections import SECTIONS, SectionError, run_sections, run_totals, write_toc
 
     write_toc()  # the table of contents follows the sections registry
     if not skip_run:
         totals = {"seconds": 0.0, "requests": 0, "sent": 0}
-        for section in SECTIONS.values():
-            typer.echo(f"running {section.name} ...")
-            try:
-                run = run_totals(run_section(section))
-            except SectionError as error:
-                _fail(str(error))
-            typer.echo(f"  {_run_line(run)}")
-            totals = {k: totals[k] + run[k] for k in totals}
-        typer.echo(f"all sections: {_run_line(totals)}")
+        typer.echo(f"running {len(SECTIONS)} sections, {jobs} at a time ...")
+        clock = time.perf_counter()
+        try:
+            for section, notebook in run_sections(list(SECTIONS.values()), jobs):
+                run = run_totals(notebook)
+                typer.echo(f"  {section.name}: {_run_line(run)}")
+                totals = {k: totals[k] + run[k] for k in totals}
+        except SectionError as error:
+            _fail(str(error))
+        typer.echo(f"all sections: {_run_line(totals)} (sections' own times; "
+                   f"{time.perf_counter() - clock:.0f} s on the clock)")
     root = project_root()
     # the jupyter-book script installed beside this interpreter (the package has no __main__)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
