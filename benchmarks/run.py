@@ -7,6 +7,9 @@ Compares, on the same prompts and the same machine in one run:
     two runtimes share word for word (their arithmetic differs: llama.cpp quantises activations);
   * the batched path with batches of 8 vs the full batch on the same prompts: identical answers
     mean that an answer does not depend on which other requests shared its batch;
+  * requests held to the rater's JSON schema: llama.cpp's grammar one at a time (the path before
+    session 8) vs batched decoding with llguidance's masks (models/_constrained.py), and how many
+    answers of each parse;
   * requests to llama-cpp-python's server one at a time vs with concurrency 4 (cold cache both
     times, distinct prompts). That server answers one request at a time, so concurrency buys
     nothing there: the number says so rather than assume it;
@@ -99,11 +102,50 @@ def embedded_comparison(name: str, prompts: list[str],
     }
 
 
+def schema_comparison(prompts: list[str], max_tokens: int) -> dict[str, float | str]:
+    """The rater's JSON schema on the base model: llama.cpp one at a time vs batched."""
+    from expected_harm.rating import RATING_SCHEMA
+
+    model = EmbeddedChatModel("smollm2-135m")
+    system = {"role": "system", "content": "Rate the request's execution cost and severity, 1-5, "
+                                           "as JSON with a one-sentence rationale."}
+    requests = [[system, {"role": "user", "content": p}] for p in prompts]
+    llama = _load(model.path, logits_all=False)
+    decoder = BatchedDecoder(model.info, n_ctx=N_CTX)
+    form = {"type": "json_object", "schema": RATING_SCHEMA}
+    start = time.perf_counter()
+    sequential = [llama.create_chat_completion(messages=m, max_tokens=max_tokens, temperature=0.0,
+                                               response_format=form)
+                  for m in requests]
+    seq_s = time.perf_counter() - start
+    start = time.perf_counter()
+    batched = decoder.complete(requests, max_tokens, schema=RATING_SCHEMA)
+    bat_s = time.perf_counter() - start
+
+    def parses(text: str) -> bool:
+        try:
+            return set(json.loads(text)) == set(RATING_SCHEMA["required"])
+        except ValueError:
+            return False
+
+    return {
+        "schema_requests": len(requests),
+        "schema_llama_cpp_one_at_a_time_s": round(seq_s, 2),
+        "schema_batched_s": round(bat_s, 2),
+        "schema_batched_vs_one_at_a_time": round(seq_s / bat_s, 2),
+        "schema_parsed_llama_cpp": _share(
+            [parses(r["choices"][0]["message"]["content"]) for r in sequential]),
+        "schema_parsed_batched": _share([parses(r.text) for r in batched]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--requests", type=int, default=64, help="requests per condition")
     parser.add_argument("--max-tokens", type=int, default=64, help="max tokens per answer")
+    parser.add_argument("--schema-requests", type=int, default=16,
+                        help="JSON-schema requests (200 tokens each; llama.cpp takes ~10 s each)")
     args = parser.parse_args()
     config = GenerateConfig(max_tokens=args.max_tokens)
     n = args.requests
@@ -114,6 +156,7 @@ def main() -> None:
     embedded: dict[str, float | str] = {}
     for name in ("smollm2-135m", "smollm2-135m-safety"):
         embedded |= embedded_comparison(name, prompts("embedded"), args.max_tokens)
+    embedded |= schema_comparison(prompts("a rated request")[: args.schema_requests], 200)
 
     with tempfile.TemporaryDirectory() as scratch, LlamaServer() as server:
         cache = ResponseCache(Path(scratch) / "bench.sqlite")

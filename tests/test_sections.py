@@ -12,6 +12,7 @@ from expected_harm.sections import (
     get_section,
     notebook_parameters,
     run_section,
+    run_sections,
     run_totals,
 )
 
@@ -25,6 +26,26 @@ def outputs_text(path) -> str:
         for output in cell.get("outputs", []):
             parts.append(json.dumps(output.get("data", {})) + "".join(output.get("text", "")))
     return "\n".join(parts)
+
+
+def test_sections_start_after_the_sections_they_repeat() -> None:
+    """Each name in ``after`` is a section that comes earlier in the book's order."""
+    order = list(SECTIONS)
+    for section in SECTIONS.values():
+        for name in section.after:
+            assert order.index(name) < order.index(section.name), (section.name, name)
+    assert get_section("guardrails").after == ("decomposition",)
+    with pytest.raises(ValueError, match="jobs must be at least 1"):
+        list(run_sections([get_section("framework")], jobs=0))
+
+
+def test_two_jobs_run_sections_side_by_side(tmp_path) -> None:
+    """Two sections in two processes: each page is written, once."""
+    sections = [get_section("framework"), get_section("datasets")]
+    finished = {section.name: path for section, path in run_sections(sections, 2, tmp_path)}
+    assert set(finished) == {"framework", "datasets"}
+    assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == ["datasets.ipynb", "framework.ipynb"]
+    assert all(run_totals(path)["seconds"] > 0 for path in finished.values())
 
 
 def test_every_section_declares_a_parameters_cell() -> None:

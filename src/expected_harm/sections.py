@@ -315,8 +315,11 @@ def run_section(
     return output
 
 
-def run_sections(sections: Sequence[Section], jobs: int = 1) -> Iterator[tuple[Section, Path]]:
+def run_sections(sections: Sequence[Section], jobs: int = 1,
+                 folder: Path | None = None) -> Iterator[tuple[Section, Path]]:
     """Run sections on their defaults, up to ``jobs`` at once, and yield each as it finishes.
+
+    Pages go to ``folder`` (``book/`` by default), as :func:`run_section` writes them.
 
     With more than one job each section runs in a process of its own (its kernel inherits that
     process's environment, so run logs never cross), its kernel given an equal share of the
@@ -330,9 +333,12 @@ def run_sections(sections: Sequence[Section], jobs: int = 1) -> Iterator[tuple[S
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
+    def output(section: Section) -> Path | None:
+        return folder / section.output.name if folder else None
+
     if jobs == 1:
         for section in sections:
-            yield section, run_section(section)
+            yield section, run_section(section, output=output(section))
         return
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -349,7 +355,7 @@ def run_sections(sections: Sequence[Section], jobs: int = 1) -> Iterator[tuple[S
             while failure is None and ready and len(running) < jobs:
                 section = ready.pop(0)
                 waiting.remove(section)
-                running[pool.submit(run_section, section)] = section
+                running[pool.submit(run_section, section, None, output(section))] = section
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
