@@ -143,6 +143,19 @@ def test_decodability_beats_its_shuffled_control_only_where_the_label_is_encoded
     assert found.best["layer"] == 2 and found.p_value == 1 / 101  # beats every permutation
 
 
+def test_decodability_is_kept_on_disk_and_read_back(tmp_path, monkeypatch) -> None:
+    """A rebuild reads the permutation test back: the same numbers, no refit."""
+    monkeypatch.setenv("EXPECTED_HARM_CACHE_DIR", str(tmp_path))
+    rng = np.random.default_rng(1)
+    level, activations = rng.integers(1, 6, 60), rng.normal(size=(60, 2, 8))
+    first = probing.decodability(activations, level, layers=[1, 2])
+    assert any((tmp_path / "frames").rglob("output.pkl"))
+    monkeypatch.setattr(np.random, "default_rng", None)  # a refit, which draws permutations, fails
+    again = probing.decodability(activations, level, layers=[1, 2])
+    pd.testing.assert_frame_equal(again.table, first.table)
+    assert np.array_equal(again.null_max, first.null_max, equal_nan=True)
+
+
 def test_the_best_of_many_noise_layers_is_judged_against_the_best_under_permutation() -> None:
     # No layer carries the label. The best of 12 layers still beats the shuffled control of its
     # own layer by a wide margin (the old comparison); against the null of the maximum over
