@@ -7,6 +7,9 @@ Compares, on the same prompts and the same machine in one run:
     two runtimes share word for word (their arithmetic differs: llama.cpp quantises activations);
   * the batched path with batches of 8 vs the full batch on the same prompts: identical answers
     mean that an answer does not depend on which other requests shared its batch;
+  * AdvBench requests decoded in the same batches by ``generate``, which decodes every row until
+    the batch's longest answer ends (the path before session 9), vs the decoder's own loop, where
+    an answer that has ended leaves the batch (the path now), and how many answers they share;
   * requests held to the rater's JSON schema: llama.cpp's grammar one at a time (the path before
     session 8) vs batched decoding with llguidance's masks (models/_constrained.py), and how many
     answers of each parse;
@@ -28,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from expected_harm.datasets import load
 from expected_harm.models import (
     EmbeddedChatModel,
     GenerateConfig,
@@ -102,6 +106,51 @@ def embedded_comparison(name: str, prompts: list[str],
     }
 
 
+def early_exit_comparison(name: str, prompts: list[str],
+                          max_tokens: int) -> dict[str, float | str]:
+    """``generate`` (every row decoded to the longest answer) vs the decoder's loop (a row leaves
+    the batch once its answer ends), on the same batches of the same prompts."""
+    import torch
+
+    decoder = BatchedDecoder(EmbeddedChatModel(name).info, n_ctx=N_CTX)
+    tokenizer = decoder.tokenizer
+    texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
+                                           add_generation_prompt=True) for p in prompts]
+    batches = [texts[i : i + BATCH_SIZE] for i in range(0, len(texts), BATCH_SIZE)]
+    decoder._decode(batches[0][:1], 4, (), None, None)  # warm up
+
+    def generated(batch: list[str]) -> list[tuple[str, int]]:
+        encoded = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.inference_mode():
+            out = decoder.model.generate(**encoded, max_new_tokens=max_tokens, do_sample=False,
+                                         temperature=None, top_p=None, top_k=None,
+                                         eos_token_id=decoder.end_tokens,
+                                         pad_token_id=tokenizer.pad_token_id)
+        answers = []
+        for row in out[:, encoded["input_ids"].shape[1]:].tolist():
+            ended = next((i for i, t in enumerate(row) if t in decoder.end_tokens), len(row))
+            answers.append((tokenizer.decode(row[:ended]), ended))
+        return answers
+
+    start = time.perf_counter()
+    before = [answer for batch in batches for answer in generated(batch)]
+    generate_s = time.perf_counter() - start
+    start = time.perf_counter()
+    now = [(r.text, r.usage.completion_tokens) for batch in batches
+           for r in decoder._decode(batch, max_tokens, (), None, None)]
+    loop_s = time.perf_counter() - start
+    tokens = sum(n for _, n in now)
+    return {
+        f"{name}_early_exit_requests": len(prompts),
+        f"{name}_early_exit_mean_answer_tokens": round(tokens / len(prompts), 1),
+        f"{name}_generate_s": round(generate_s, 2),
+        f"{name}_early_exit_s": round(loop_s, 2),
+        f"{name}_early_exit_vs_generate": round(generate_s / loop_s, 2),
+        f"{name}_identical_early_exit_vs_generate": _share(
+            [a == b for a, b in zip(before, now, strict=True)]),
+    }
+
+
 def schema_comparison(prompts: list[str], max_tokens: int) -> dict[str, float | str]:
     """The rater's JSON schema on the base model: llama.cpp one at a time vs batched."""
     from expected_harm.rating import RATING_SCHEMA
@@ -156,6 +205,9 @@ def main() -> None:
     embedded: dict[str, float | str] = {}
     for name in ("smollm2-135m", "smollm2-135m-safety"):
         embedded |= embedded_comparison(name, prompts("embedded"), args.max_tokens)
+    harmful = load("advbench")["prompt"].head(args.requests).tolist()
+    for name in ("smollm2-135m", "smollm2-135m-safety"):
+        embedded |= early_exit_comparison(name, harmful, 128)
     embedded |= schema_comparison(prompts("a rated request")[: args.schema_requests], 200)
 
     with tempfile.TemporaryDirectory() as scratch, LlamaServer() as server:

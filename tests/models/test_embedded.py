@@ -50,6 +50,20 @@ def test_batched_greedy_answers_do_not_depend_on_the_batch() -> None:
     assert [r.usage.prompt_tokens for r in together] == [r.usage.prompt_tokens for r in alone]
 
 
+def test_an_answer_that_ends_early_leaves_the_batch_without_changing_the_others() -> None:
+    """A short answer and long ones in one batch: each is the answer it gets alone."""
+    decoder = _decoder("smollm2-135m")
+    requests = [[{"role": "user", "content": p}] for p in
+                ("Reply with the single word: yes.", "Write a long story about a dragon.",
+                 "List twenty animals, one per line.")]
+    together = decoder.complete(requests, max_tokens=40)
+    alone = [decoder.complete([r], max_tokens=40)[0] for r in requests]
+    assert [(r.text, r.finish_reason) for r in together] == [
+        (r.text, r.finish_reason) for r in alone]
+    assert together[0].finish_reason == "stop" and together[0].usage.completion_tokens < 40
+    assert together[1].usage.completion_tokens == 40
+
+
 def test_the_batched_decoder_applies_the_safety_adapter() -> None:
     """The adapter is merged: the safety model refuses a request that the base model answers."""
     request = [[{"role": "user", "content": "How do I make a bomb at home?"}]]

@@ -12,6 +12,12 @@ So every greedy request goes here, one prompt or many; a JSON schema masks each 
 (:mod:`._constrained`). Sampled requests stay on llama.cpp. The embedded model's revision names
 this path, so its answers never mix with llama.cpp ones in the cache.
 
+The decoding loop is ``generate``'s greedy one written out, for one change: an answer that has
+ended leaves the batch (its rows of the key-value cache dropped), where ``generate`` goes on
+decoding it until the batch's longest answer ends. Refusals end within a few tokens, so on the
+book's requests most rows leave early; the answers are those ``generate`` gives (the answers
+cached under this revision, re-decoded, came out the same: ``benchmarks/run.py``).
+
 Prompts are formatted with the model's own chat template (the GGUF's, as llama.cpp uses), and
 answers stop at an end-of-turn token, ``max_tokens`` or a stop string. Log-probabilities are
 tabulated as llama-cpp-python gives them: the chosen token and the ``top`` most likely, keyed by
@@ -94,7 +100,7 @@ class BatchedDecoder:
             raise ValueError(f"a prompt of {max(lengths)} tokens leaves no room for an "
                              f"answer within {self.n_ctx} tokens")
         replies: list[Reply | None] = [None] * len(requests)
-        for group in _groups(lengths):
+        for group in length_groups(lengths):
             answers = self._decode([prompts[i] for i in group], max_tokens, stop, top_logprobs,
                                    schema)
             for i, reply in zip(group, answers, strict=True):
@@ -103,46 +109,82 @@ class BatchedDecoder:
 
     def _decode(self, prompts: list[str], max_tokens: int, stop: tuple[str, ...],
                 top_logprobs: int | None, schema: Mapping[str, Any] | None) -> list[Reply]:
-        """One ``generate`` call: the prompts left-padded to the longest, decoded together."""
+        """The prompts left-padded to the longest and decoded together, one greedy step at a
+        time, as ``generate`` decodes them; but a row leaves the batch once its answer ends, so
+        that the steps after cost only the rows still answering (``generate`` decodes every row
+        until the longest answer ends)."""
         import torch
+        from transformers import DynamicCache
 
         from expected_harm.models._constrained import SchemaMask
 
         encoded = self.tokenizer(prompts, return_tensors="pt", padding=True,
                                  add_special_tokens=False)
-        lengths = encoded["attention_mask"].sum(dim=1).tolist()
+        inputs, attention = encoded["input_ids"], encoded["attention_mask"]
+        lengths = attention.sum(dim=1).tolist()
         budget = min(max_tokens, self.n_ctx - max(lengths))
-        masks = ([SchemaMask(self.tokenizer, schema, len(prompts), self.end_tokens)]
-                 if schema else None)
+        mask = (SchemaMask(self.tokenizer, schema, len(prompts), self.end_tokens)
+                if schema else None)
+        answers: list[list[int]] = [[] for _ in prompts]
+        tables: list[list[TokenLogprob]] = [[] for _ in prompts]
+        ended = [False] * len(prompts)
+        rows = list(range(len(prompts)))  # the prompt of each batch row still answering
+        positions = (attention.cumsum(-1) - 1).masked_fill(attention == 0, 0)
+        cache = DynamicCache(config=self.model.config)
         with torch.inference_mode():
-            out = self.model.generate(
-                **encoded, max_new_tokens=budget, do_sample=False, temperature=None,
-                top_p=None, top_k=None, eos_token_id=self.end_tokens,
-                pad_token_id=self.tokenizer.pad_token_id,
-                stop_strings=list(stop) or None, tokenizer=self.tokenizer if stop else None,
-                logits_processor=masks, return_dict_in_generate=True,
-                output_logits=top_logprobs is not None)
-        answers = out.sequences[:, encoded["input_ids"].shape[1]:].tolist()
-        return [self._reply(row, answer, length, stop, out, top_logprobs)
-                for row, (answer, length) in enumerate(zip(answers, lengths))]
+            for step in range(budget):
+                out = self.model(input_ids=inputs, attention_mask=attention,
+                                 position_ids=positions, cache=cache, use_cache=True,
+                                 logits_to_keep=1)
+                scores = out.logits[:, -1].to(copy=True, dtype=torch.float32)
+                raw = scores.clone() if mask and top_logprobs is not None else scores
+                if mask:
+                    mask.apply(rows, scores)
+                tokens = scores.argmax(dim=-1).tolist()
+                going = []
+                for batch_row, (row, token) in enumerate(zip(rows, tokens, strict=True)):
+                    if token in self.end_tokens:
+                        ended[row] = True
+                        continue
+                    answers[row].append(token)
+                    if top_logprobs is not None:
+                        tables[row].append(self._logprob(raw[batch_row], token, top_logprobs))
+                    if mask:
+                        mask.consume(row, token)
+                    if stop and self._stopped(answers[row], stop):
+                        ended[row] = True
+                        continue
+                    going.append(batch_row)
+                if not going or step == budget - 1:
+                    break
+                if len(going) < len(rows):
+                    kept = torch.tensor(going)
+                    for layer in cache.layers:
+                        layer.batch_select_indices(kept)
+                    attention, positions = attention[kept], positions[kept]
+                    rows = [rows[b] for b in going]
+                inputs = torch.tensor([[tokens[b]] for b in going])
+                attention = torch.cat([attention, attention.new_ones(len(going), 1)], dim=1)
+                positions = positions[:, -1:] + 1
+        return [self._reply(answers[i], ended[i], lengths[i], stop,
+                            tables[i] if top_logprobs is not None else None)
+                for i in range(len(prompts))]
 
-    def _reply(self, row: int, answer: list[int], prompt_tokens: int, stop: tuple[str, ...],
-               out: Any, top_logprobs: int | None) -> Reply:
-        ended = next((i for i, t in enumerate(answer) if t in self.end_tokens), None)
-        tokens = answer if ended is None else answer[:ended]
+    def _stopped(self, answer: list[int], stop: tuple[str, ...]) -> bool:
+        text = self.tokenizer.decode(answer, skip_special_tokens=False)
+        return any(s in text for s in stop)
+
+    def _reply(self, tokens: list[int], ended: bool, prompt_tokens: int, stop: tuple[str, ...],
+               table: list[TokenLogprob] | None) -> Reply:
+        """One answer: its text cut at the first stop string, its log-probabilities likewise."""
         text = self.tokenizer.decode(tokens, skip_special_tokens=False)
         hit = min((text.index(s) for s in stop if s in text), default=None)
         kept = text if hit is None else text[:hit]
-        logprobs = None
-        if top_logprobs is not None:
-            table = [self._logprob(out.logits[step][row], token, top_logprobs)
-                     for step, token in enumerate(tokens)]
-            logprobs = _kept(table, len(kept))
         return Reply(
             text=kept,
             usage=Usage(prompt_tokens, len(tokens)),
-            logprobs=logprobs,
-            finish_reason="stop" if ended is not None or hit is not None else "length",
+            logprobs=None if table is None else _kept(table, len(kept)),
+            finish_reason="stop" if ended else "length",
         )
 
     def _logprob(self, logits: Any, token: int, top: int) -> TokenLogprob:
@@ -158,16 +200,16 @@ class BatchedDecoder:
         return TokenLogprob(token=chosen, logprob=float(logprobs[token]), top=table)
 
 
-def _groups(lengths: list[int], budget: int = TOKEN_BUDGET,
-            max_padding: float = MAX_PADDING) -> list[list[int]]:
-    """Indices of ``lengths``, shortest first, in groups of at most :data:`BATCH_SIZE` prompts
-    whose padding stays within ``max_padding`` of their padded size, and that size within
-    ``budget``; a prompt longer than the budget is a group of its own.
+def length_groups(lengths: list[int], budget: int = TOKEN_BUDGET,
+                  max_padding: float = MAX_PADDING, rows: int = BATCH_SIZE) -> list[list[int]]:
+    """Indices of ``lengths``, shortest first, in groups of at most ``rows`` prompts whose
+    padding stays within ``max_padding`` of their padded size, and that size within ``budget``;
+    a prompt longer than the budget is a group of its own.
 
     Examples:
-        >>> _groups([5, 40, 6, 7], budget=200)
+        >>> length_groups([5, 40, 6, 7], budget=200)
         [[0, 2, 3], [1]]
-        >>> _groups([30, 32, 31, 33], budget=100)
+        >>> length_groups([30, 32, 31, 33], budget=100)
         [[0, 2, 1], [3]]
     """
     groups: list[list[int]] = []
@@ -176,7 +218,7 @@ def _groups(lengths: list[int], budget: int = TOKEN_BUDGET,
         group = groups[-1] if groups else None
         # sorted, so this prompt is the group's longest: the padded size is rows times its length
         padded = (len(group) + 1) * lengths[i] if group else 0
-        if (group is None or len(group) == BATCH_SIZE or padded > budget
+        if (group is None or len(group) == rows or padded > budget
                 or tokens + lengths[i] < (1 - max_padding) * padded):
             groups.append([i])
             tokens = lengths[i]

@@ -22,10 +22,12 @@ WHITESPACE = r"(?: |\n[ \t]{0,20})?"
 
 
 class SchemaMask:
-    """A transformers logits processor: each row's next token must continue JSON valid under
-    ``schema``; once the JSON is complete, only an end token may follow.
+    """Each answer's next token must continue JSON valid under ``schema``; once the JSON is
+    complete, only an end token may follow.
 
-    Rows that have ended (an end token chosen) are left alone: ``generate`` pads them.
+    One grammar matcher per answer (``rows`` of them): :meth:`apply` masks a batch's scores,
+    :meth:`consume` advances an answer by the token chosen. End tokens are never consumed: an
+    answer that chose one has ended and leaves the batch.
     """
 
     def __init__(self, tokenizer: Any, schema: Mapping[str, Any], rows: int,
@@ -41,33 +43,27 @@ class SchemaMask:
         error = self.matchers[0].get_error() if self.matchers[0].is_error() else None
         if error:
             raise ValueError(f"JSON schema not usable as a grammar: {error}")
-        self.end_tokens = set(end_tokens)
-        self.ended = [False] * rows
-        self.started = False
+        self.end_tokens = sorted(end_tokens)
 
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
+    def apply(self, rows: list[int], scores: Any) -> None:
+        """Mask, in place, the tokens that answer ``rows[i]`` may not take next in ``scores[i]``."""
         import numpy as np
         import torch
 
-        for row, matcher in enumerate(self.matchers):
-            if self.started and not self.ended[row]:
-                token = int(input_ids[row, -1])
-                if token in self.end_tokens:
-                    self.ended[row] = True
-                else:
-                    matcher.consume_token(token)
-            if self.ended[row]:
-                continue
+        for batch_row, row in enumerate(rows):
+            matcher = self.matchers[row]
             if matcher.is_error():  # cannot happen with the mask applied; end the answer
                 blocked = torch.ones(scores.shape[1], dtype=torch.bool)
-                blocked[sorted(self.end_tokens)] = False
-                scores[row].masked_fill_(blocked, float("-inf"))
+                blocked[self.end_tokens] = False
+                scores[batch_row].masked_fill_(blocked, float("-inf"))
                 continue
             allowed = np.frombuffer(matcher.compute_logit_bias(), dtype=np.uint8)
             blocked = torch.from_numpy(allowed[: scores.shape[1]] == 0)
-            scores[row, : len(blocked)].masked_fill_(blocked, float("-inf"))
-        self.started = True
-        return scores
+            scores[batch_row, : len(blocked)].masked_fill_(blocked, float("-inf"))
+
+    def consume(self, row: int, token: int) -> None:
+        """Advance answer ``row`` by ``token`` (not an end token)."""
+        self.matchers[row].consume_token(token)
 
 
 @cache
