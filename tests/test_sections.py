@@ -11,6 +11,7 @@ from expected_harm.sections import (
     SectionError,
     get_section,
     notebook_parameters,
+    ready_sections,
     run_section,
     run_sections,
     run_totals,
@@ -204,3 +205,14 @@ def test_write_toc_rewrites_a_stale_toc(tmp_path) -> None:
 
     (tmp_path / "_toc.yml").write_text("stale\n", encoding="utf-8")
     assert write_toc(tmp_path).read_text(encoding="utf-8") == toc_yaml()
+
+
+def test_the_longest_ready_section_starts_first() -> None:
+    """Probing, the longest, starts at once; guardrails waits for decomposition."""
+    sections = [get_section(n) for n in ("models", "decomposition", "guardrails", "probing")]
+    names = {s.name for s in sections}
+    assert [s.name for s in ready_sections(sections, set(), names)] == [
+        "probing", "decomposition", "models"]
+    rest = [s for s in sections if s.name != "decomposition"]
+    assert [s.name for s in ready_sections(rest, {"decomposition"}, names)] == [
+        "probing", "models", "guardrails"]

@@ -45,6 +45,10 @@ class Section:
             a list), for :func:`checked_parameters`.
         after: Sections whose model calls this one repeats, so that it finds them cached:
             :func:`run_sections` starts it once they have finished.
+        cold_seconds: About how long it takes on its defaults with nothing cached, on one
+            thread (measured on the 2-core machine: session 9's cold book). Of the sections
+            ready to start, :func:`run_sections` starts the longest first, so that the longest
+            does not start last.
     """
 
     name: str
@@ -53,6 +57,7 @@ class Section:
     also_accepts: Mapping[str, tuple[type, ...]] = field(default_factory=dict)
     part: str = "Findings"
     after: tuple[str, ...] = ()
+    cold_seconds: int = 10
 
     @property
     def file(self) -> str:
@@ -84,23 +89,26 @@ class Prose:
 ROOT = Prose("intro", part="")
 
 #: Every page of the book after :data:`ROOT`, in reading order: the one place to add a page.
-#: Sections start in this order too (``expected-harm book``).
+#: One job runs the sections in this order; several start the longest ready one first.
 PAGES: tuple[Section | Prose, ...] = (
     Section("framework", "framework", "The Expected Harm framework", part="Foundations"),
     Section("datasets", "datasets", "Datasets", part="Foundations"),
-    Section("models", "models", "Models", part="Foundations"),
+    Section("models", "models", "Models", part="Foundations", cold_seconds=260),
     Prose("annotations", part="Foundations"),
     Section("evaluators", "evaluators", "Trained evaluators", part="Foundations"),
     Section("threat_distribution", "01_threat_distribution", "Threat distribution"),
-    Section("calibration", "02_calibration", "Inverse risk calibration"),
-    Section("decomposition", "03_decomposition", "Decomposition"),
-    Section("guardrails", "04_guardrails", "Guardrails", after=("decomposition",)),
-    Section("probing", "05_probing", "Linear probes", also_accepts={"layers": (list,)}),
+    Section("calibration", "02_calibration", "Inverse risk calibration", cold_seconds=450),
+    Section("decomposition", "03_decomposition", "Decomposition", cold_seconds=270),
+    Section("guardrails", "04_guardrails", "Guardrails", after=("decomposition",),
+            cold_seconds=160),
+    Section("probing", "05_probing", "Linear probes", also_accepts={"layers": (list,)},
+            cold_seconds=700),
     Prose("workshop", part="Workshop"),
     Section("workshop_rate", "workshop_1_rate", "Exercise 1: rate ten prompts", part="Workshop"),
     Section("workshop_calibration", "workshop_2_calibration",
-            "Exercise 2: calibration through a server", part="Workshop"),
-    Section("workshop_probe", "workshop_3_probe", "Exercise 3: probe a layer", part="Workshop"),
+            "Exercise 2: calibration through a server", part="Workshop", cold_seconds=60),
+    Section("workshop_probe", "workshop_3_probe", "Exercise 3: probe a layer", part="Workshop",
+            cold_seconds=75),
 )
 
 SECTIONS: dict[str, Section] = {page.name: page for page in PAGES if isinstance(page, Section)}
@@ -323,9 +331,10 @@ def run_sections(sections: Sequence[Section], jobs: int = 1,
 
     With more than one job each section runs in a process of its own (its kernel inherits that
     process's environment, so run logs never cross), its kernel given an equal share of the
-    CPU's threads, and a section starts only after those it names in :attr:`Section.after`. On
-    2 cores two jobs overlap what one kernel leaves idle: start-up, imports, pandas and
-    plotting.
+    CPU's threads, and a section starts only after those it names in :attr:`Section.after`,
+    the longest ready one first (:attr:`Section.cold_seconds`: in the book's order, probing
+    started last and ran alone for its last 340 s). On 2 cores two jobs overlap what one
+    kernel leaves idle: start-up, imports, pandas and plotting.
 
     Raises:
         SectionError: The first section that failed, once the running ones have finished; no
@@ -351,7 +360,7 @@ def run_sections(sections: Sequence[Section], jobs: int = 1,
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_share_threads, initargs=(threads,)) as pool:
         while waiting or running:
-            ready = [s for s in waiting if set(s.after) & names <= done]
+            ready = ready_sections(waiting, done, names)
             while failure is None and ready and len(running) < jobs:
                 section = ready.pop(0)
                 waiting.remove(section)
@@ -368,6 +377,14 @@ def run_sections(sections: Sequence[Section], jobs: int = 1,
                     yield section, future.result()
     if failure is not None:
         raise failure
+
+
+def ready_sections(waiting: Sequence[Section], done: set[str],
+                   names: set[str]) -> list[Section]:
+    """The sections of ``waiting`` whose ``after`` (among ``names``) are ``done``, the longest
+    (:attr:`Section.cold_seconds`) first, in the book's order where they tie."""
+    ready = [s for s in waiting if set(s.after) & names <= done]
+    return sorted(ready, key=lambda s: -s.cold_seconds)
 
 
 def _share_threads(threads: str) -> None:
