@@ -15,7 +15,7 @@ this path, so its answers never mix with llama.cpp ones in the cache.
 The decoding loop is ``generate``'s greedy one written out, for one change: an answer that has
 ended leaves the batch (its rows of the key-value cache dropped), where ``generate`` goes on
 decoding it until the batch's longest answer ends. Refusals end within a few tokens, so on the
-book's requests most rows leave early (1.37 times as fast on 64 AdvBench requests to the
+book's requests most rows leave early (1.35 times as fast on 64 AdvBench requests to the
 safety-tuned model, 128 tokens; ``benchmarks/run.py``). The answers are those ``generate`` gives:
 the same 64 of 64 there, and 489 of 489 answers of a cold book re-decoded this way came out word
 for word the same, their log-probabilities within 1e-5 (a batch's size moves float sums in the
