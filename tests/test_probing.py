@@ -260,6 +260,17 @@ def test_bad_inputs_name_what_is_wrong(tiny) -> None:
         probing.probe_scores(np.zeros((4, 8)), [0, 1, 0, 1], "logistic")
     with pytest.raises(ValueError, match="package.module:function"):
         probing.resolve_judge("no_colon")
+    with pytest.raises(ValueError, match="auto, float32, bfloat16, float16; got 'fp8'"):
+        probing.load_model(dtype="fp8")
+
+
+def test_auto_dtype_is_bfloat16_only_where_the_cpu_computes_in_it(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert _extract.fast_dtype("cpu") == "bfloat16"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert _extract.fast_dtype("cpu") == "float32"
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    assert _extract.fast_dtype("cpu") == "float32"  # a torch without the check: no AMX assumed
 
 
 def test_refusal_direction_without_a_target_separates_harmful_from_harmless() -> None:

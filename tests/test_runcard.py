@@ -50,5 +50,18 @@ def test_the_card_sums_calls_per_model_and_marks_defaults() -> None:
     assert "Guards" not in card  # a role the section did not use gets no row
 
 
+def test_the_card_names_the_dtype_activations_were_computed_in() -> None:
+    records = [
+        {"kind": "activations", "model": "embedded:a", "revision": "r1", "dtype": "float32",
+         "cached": 700, "computed": 5},
+        {"kind": "activations", "model": "embedded:a", "revision": "r1", "dtype": "float32",
+         "cached": 0, "computed": 300},
+    ]
+    card = card_markdown(notebook="05_probing.ipynb", parameters={"dtype": "auto"}, given=[],
+                         records=records, started=STARTED, seconds=5,
+                         provenance=Provenance(package="0.1.0", commit="abc1234"))
+    assert "`embedded:a` (`r1, float32`): 1005 prompts, 700 from the cache, 305 computed" in card
+
+
 def test_provenance_outside_a_checkout_says_so(tmp_path) -> None:
     assert Provenance.here(tmp_path).commit == "unknown (not a git checkout)"

@@ -91,13 +91,15 @@ def _calls(records: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def _activations(records: Iterable[Mapping[str, Any]]) -> list[str]:
-    by_model: dict[str, Counter[str]] = {}
+    by_model: dict[tuple[str, str], Counter[str]] = {}
     for r in records:
         if r["kind"] == "activations":
-            by_model.setdefault(r["model"], Counter()).update(cached=r["cached"],
-                                                              computed=r["computed"])
-    return [f"`{m}`: {t['cached'] + t['computed']} prompts, {t['cached']} from the cache, "
-            f"{t['computed']} computed" for m, t in by_model.items()]
+            weights = ", ".join(r[k] for k in ("revision", "dtype") if r.get(k))
+            by_model.setdefault((r["model"], weights), Counter()).update(
+                cached=r["cached"], computed=r["computed"])
+    return [f"`{m}`{f' (`{w}`)' if w else ''}: {t['cached'] + t['computed']} prompts, "
+            f"{t['cached']} from the cache, {t['computed']} computed"
+            for (m, w), t in by_model.items()]
 
 
 def _uses(records: Iterable[Mapping[str, Any]], kind: str) -> list[str]:

@@ -22,6 +22,7 @@ from expected_harm.runcard import record
 Position = Literal["last", "mean"]
 Template = Literal["chat", "none"]
 Dtype = Literal["float32", "bfloat16", "float16"]
+DTYPES: tuple[str, ...] = ("auto", "float32", "bfloat16", "float16")
 
 DEFAULT_MODEL = "embedded:smollm2-135m"
 @dataclass
@@ -53,7 +54,7 @@ def load_model(
     spec: str = DEFAULT_MODEL,
     *,
     device: str | None = None,
-    dtype: Dtype = "float32",
+    dtype: Dtype | Literal["auto"] = "float32",
     revision: str | None = None,
 ) -> HiddenStateModel:
     """Load a causal LM for hidden-state extraction.
@@ -62,7 +63,8 @@ def load_model(
         spec: ``"embedded:<name>"`` (the GGUF that ships with the package, offline), a Hugging Face
             id, or a local folder.
         device: ``"cpu"``, ``"cuda"``, ...; CUDA when present, else CPU, if None.
-        dtype: Weights and activations dtype.
+        dtype: Weights and activations dtype; ``"auto"`` picks the faster one for ``device``
+            (:func:`fast_dtype`).
         revision: Hub revision for a Hugging Face id; recorded in the cache key.
 
     Returns:
@@ -70,14 +72,33 @@ def load_model(
     """
     import torch
 
-    if dtype not in ("float32", "bfloat16", "float16"):
-        raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if dtype == "auto":
+        dtype = fast_dtype(device)
     model, tokenizer, revision = load_causal_lm(spec, dtype=dtype, revision=revision)
     model = model.to(device).eval()
     if revision is None:
         revision = getattr(model.config, "_commit_hash", None) or "unknown"
     return HiddenStateModel(model, tokenizer, spec, revision)
+
+
+def fast_dtype(device: str) -> Dtype:
+    """bfloat16 where the hardware computes in it, float32 elsewhere.
+
+    That is CUDA devices that support bfloat16, and CPUs with AMX tiles. Elsewhere torch
+    emulates bfloat16. A batch of 16 prompts of 100 tokens through the 135M model, on the 2-core
+    machines this book is built on, ran in bfloat16 at 3.6 times float32's speed with AMX, at 0.77
+    times on AVX-512 without AMX, and at 0.16 times on AVX2 only (6.2 times slower). The dtype
+    changes the activations a little; pages name the one used.
+    """
+    import torch
+
+    if device.startswith("cuda"):
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)  # a private API: absent, no AMX
+    return "bfloat16" if amx is not None and amx() else "float32"
 
 
 def render(tokenizer: Any, prompt: str, template: Template = "chat") -> str:
@@ -209,7 +230,7 @@ def extract(
     keys = [ActivationCache.key(hsm, t, template, position) for t in texts]
     found = {k: v for k in dict.fromkeys(keys) if (v := cache.get(k)) is not None}
     missing = [i for i, k in enumerate(keys) if k not in found]
-    record("activations", model=hsm.name, revision=hsm.revision,
+    record("activations", model=hsm.name, revision=hsm.revision, dtype=hsm.dtype,
            cached=len(keys) - len(missing), computed=len(missing))
     groups = _groups(hsm, [texts[i] for i in missing], template == "none", batch_size)
     if progress and missing:
