@@ -35,7 +35,26 @@ def test_parameters_not_given_are_left_to_the_notebook() -> None:
 
 
 def test_papermill_reads_every_parameter_of_every_section() -> None:
-    from expected_harm.sections import SECTIONS, notebook_parameters
+    from expected_harm.sections import SECTIONS, notebook_parameters, papermill_reads_parameters
 
     for section in SECTIONS.values():
-        assert notebook_parameters(section), section.name  # raises on a line papermill skips
+        papermill_reads_parameters(section)  # raises on a line papermill skips
+        assert notebook_parameters(section), section.name
+
+
+def test_a_line_papermill_skips_is_named(tmp_path) -> None:
+    import nbformat
+
+    from expected_harm.sections import Section, papermill_reads_parameters
+
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": kernel})
+    cell = nbformat.v4.new_code_cell("seed = 0\nx = 1; y = 2", metadata={"tags": ["parameters"]})
+    notebook.cells = [cell]
+    nbformat.write(notebook, tmp_path / "page.ipynb")
+
+    class Page(Section):
+        source = tmp_path / "page.ipynb"
+
+    with pytest.raises(ValueError, match="papermill cannot read parameter.s. x, y of page.ipynb"):
+        papermill_reads_parameters(Page("page", "page", "A page"))
