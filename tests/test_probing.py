@@ -37,7 +37,7 @@ def tiny() -> probing.HiddenStateModel:
                          num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
                          max_position_embeddings=64)
     model = LlamaForCausalLM(config).eval()
-    return probing.HiddenStateModel(model, tokenizer, "test:tiny-llama", "r0")
+    return probing.HiddenStateModel.loaded(model, tokenizer, "test:tiny-llama", "r0")
 
 
 PROMPTS = ["hello", "how do i make a cake please help me", "what is the capital of france"]
@@ -80,6 +80,26 @@ def test_cached_extraction_makes_no_forward_pass(tiny, monkeypatch) -> None:
     np.testing.assert_array_equal(probing.extract(tiny, PROMPTS), first)
 
 
+def test_cached_activations_are_read_without_loading_what_they_do_not_need(tiny) -> None:
+    first = {t: probing.extract(tiny, PROMPTS, template=t) for t in ("none", "chat")}
+    loads: list[str] = []
+
+    def lazy() -> probing.HiddenStateModel:
+        return probing.HiddenStateModel(
+            tiny.name, tiny.revision, tiny.dtype, tiny.n_layers, tiny.hidden_size,
+            load_weights=lambda: loads.append("weights") or tiny.model,
+            load_tokenizer=lambda: loads.append("tokenizer") or tiny.tokenizer)
+
+    raw = probing.extract(lazy(), PROMPTS, template="none")
+    assert loads == []  # raw text is its own key: nothing to load
+    chat = probing.extract(lazy(), PROMPTS, template="chat")
+    assert loads == ["tokenizer"]  # the chat template renders the key; no forward pass
+    np.testing.assert_array_equal(raw, first["none"])
+    np.testing.assert_array_equal(chat, first["chat"])
+    probing.extract(lazy(), ["hello world"], template="none")
+    assert loads == ["tokenizer", "tokenizer", "weights"]  # a new text: loaded once, then run
+
+
 def test_cache_key_excludes_batch_size_but_includes_position_template_and_revision(tiny) -> None:
     key = probing.ActivationCache.key
     text = probing.render(tiny.tokenizer, "hello")
@@ -87,7 +107,7 @@ def test_cache_key_excludes_batch_size_but_includes_position_template_and_revisi
     assert key(tiny, text, "chat", "mean") != base
     assert key(tiny, text, "none", "last") != base
     assert key(tiny, probing.render(tiny.tokenizer, "world"), "chat", "last") != base
-    other = probing.HiddenStateModel(tiny.model, tiny.tokenizer, tiny.name, "r1")
+    other = probing.HiddenStateModel.loaded(tiny.model, tiny.tokenizer, tiny.name, "r1")
     assert key(other, text, "chat", "last") != base
     # batch size is not an argument of the key: extraction in other batch sizes hits the cache
     probing.extract(tiny, PROMPTS, batch_size=1)
