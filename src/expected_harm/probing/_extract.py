@@ -1,8 +1,9 @@
 """Extraction: residual-stream activations of any causal LM, batched, padding-safe, cached.
 
 After repeng's ``extract.py``: :func:`load_model` (weights through
-:func:`expected_harm.models.load_causal_lm`, loaded when first needed), :func:`render`, :func:`extract` and the on-disk
-:class:`ActivationCache`. torch is imported only inside the functions that need it.
+:func:`expected_harm.models.load_causal_lm`, loaded when first needed), :func:`render`,
+:func:`extract` and the on-disk :class:`ActivationCache`. torch is imported only inside the
+functions that need it.
 """
 
 from __future__ import annotations
