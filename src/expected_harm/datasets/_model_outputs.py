@@ -349,10 +349,11 @@ def _conversation_rows(target: str, condition: str, raw: RawFile, base: pd.DataF
     if len(frame) != SORRY_QUESTIONS:
         raise DatasetError(f"{raw.path}: expected {SORRY_QUESTIONS} rows, parsed {len(frame)}")
     rows = []
+    prompts, categories = base["prompt"].to_dict(), base["category"].to_dict()  # .at is slow
     for i, (cell, judged) in enumerate(zip(frame["answers"], frame["llm-eval"], strict=True)):
         where = f"{raw.path}: row of question_id_{i}"
-        item = str(i) if str(i) in base.index else None
-        prompt = None if item is None else base.at[item, "prompt"]
+        item = str(i) if str(i) in prompts else None
+        prompt = None if item is None else prompts[item]
         verdict = judged.strip() or None
         if verdict is not None and verdict not in VERDICTS:
             raise DatasetError(f"{where}: unknown verdict {verdict!r}")
@@ -367,7 +368,7 @@ def _conversation_rows(target: str, condition: str, raw: RawFile, base: pd.DataF
         rows.append({
             "item_id": f"{target}:{condition}:{i}",
             "prompt": prompt,
-            "category": None if item is None else base.at[item, "category"],
+            "category": None if item is None else categories[item],
             "record": "conversation",
             "decomposition_id": f"harmful:{i}" if condition == "decomposed" else None,
             "question_index": i,
