@@ -91,24 +91,22 @@ def test_cached_activations_are_read_without_loading_what_they_do_not_need(tiny)
             load_tokenizer=lambda: loads.append("tokenizer") or tiny.tokenizer)
 
     raw = probing.extract(lazy(), PROMPTS, template="none")
-    assert loads == []  # raw text is its own key: nothing to load
     chat = probing.extract(lazy(), PROMPTS, template="chat")
-    assert loads == ["tokenizer"]  # the chat template renders the key; no forward pass
+    assert loads == []  # the key is the prompt, not its rendering: nothing to load
     np.testing.assert_array_equal(raw, first["none"])
     np.testing.assert_array_equal(chat, first["chat"])
-    probing.extract(lazy(), ["hello world"], template="none")
-    assert loads == ["tokenizer", "tokenizer", "weights"]  # a new text: loaded once, then run
+    probing.extract(lazy(), ["hello world"], template="chat")
+    assert loads == ["tokenizer", "weights"]  # a new prompt: loaded once, then run
 
 
 def test_cache_key_excludes_batch_size_but_includes_position_template_and_revision(tiny) -> None:
     key = probing.ActivationCache.key
-    text = probing.render(tiny.tokenizer, "hello")
-    base = key(tiny, text, "chat", "last")
-    assert key(tiny, text, "chat", "mean") != base
-    assert key(tiny, text, "none", "last") != base
-    assert key(tiny, probing.render(tiny.tokenizer, "world"), "chat", "last") != base
+    base = key(tiny, "hello", "chat", "last")
+    assert key(tiny, "hello", "chat", "mean") != base
+    assert key(tiny, "hello", "none", "last") != base
+    assert key(tiny, "world", "chat", "last") != base
     other = probing.HiddenStateModel.loaded(tiny.model, tiny.tokenizer, tiny.name, "r1")
-    assert key(other, text, "chat", "last") != base
+    assert key(other, "hello", "chat", "last") != base
     # batch size is not an argument of the key: extraction in other batch sizes hits the cache
     probing.extract(tiny, PROMPTS, batch_size=1)
     assert len(list(probing.ActivationCache().folder.rglob("*.npy"))) == 3
@@ -272,6 +270,8 @@ def test_refusal_screen_flags_refusal_openings_only() -> None:
 def test_bad_inputs_name_what_is_wrong(tiny) -> None:
     with pytest.raises(ValueError, match="position"):
         probing.extract(tiny, PROMPTS, position="first")
+    with pytest.raises(ValueError, match="template must be 'chat' or 'none'"):
+        probing.extract(tiny, PROMPTS, template="raw")  # refused even when nothing is to run
     with pytest.raises(ValueError, match="batch_size"):
         probing.extract(tiny, PROMPTS, batch_size=0)
     with pytest.raises(ValueError, match="probe kind"):

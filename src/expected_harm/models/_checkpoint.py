@@ -20,6 +20,8 @@ from expected_harm.models._embedded import EMBEDDED_MODELS, EmbeddedModel, embed
 from expected_harm.paths import cache_dir
 
 EMBEDDED_PREFIX = "embedded:"
+#: A local folder's files whose text its revision digests (the rest by size).
+LOCAL_REVISION_FILES = ("config.json", "tokenizer_config.json", "chat_template.jinja")
 
 
 def digest(*parts: object) -> str:
@@ -145,11 +147,12 @@ def load_causal_lm(spec: str, *, dtype: str = "float32",
         return (*load_embedded(info, dtype=dtype), info.revision())
     if Path(spec).is_dir():
         source: str | Path = Path(spec)
-        # A local folder has no hub revision: its config and weight sizes stand in for one.
+        # A local folder has no hub revision: its config, its chat template and its files'
+        # sizes stand in for one (activations are keyed by prompt, not by the rendered text).
         files = sorted(p for p in source.iterdir() if p.is_file())
+        texts = [(p.name, p.read_text()) for p in files if p.name in LOCAL_REVISION_FILES]
         revision = revision or "local:" + digest(
-            (source / "config.json").read_text(), [(p.name, p.stat().st_size) for p in files]
-        )[:16]
+            texts, [(p.name, p.stat().st_size) for p in files])[:16]
     else:
         source = spec
     hub_revision = None if isinstance(source, Path) else revision

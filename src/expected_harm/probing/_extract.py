@@ -152,7 +152,7 @@ def render(tokenizer: Any, prompt: str, template: Template = "chat") -> str:
 
 
 class ActivationCache:
-    """Activations on disk: one ``.npy`` per (model, revision, dtype, template, text, position).
+    """Activations on disk: one ``.npy`` per (model, revision, dtype, template, prompt, position).
 
     Keys hold only what changes the vectors: batch size and device do not (the tests check that
     a prompt alone and in a padded batch give the same vectors). Plain arrays, never pickle.
@@ -162,8 +162,11 @@ class ActivationCache:
         self.folder = folder or cache_dir() / "activations"
 
     @staticmethod
-    def key(hsm: HiddenStateModel, text: str, template: Template, position: Position) -> str:
-        return _digest(hsm.name, hsm.revision, hsm.dtype, template, text, position)
+    def key(hsm: HiddenStateModel, prompt: str, template: Template, position: Position) -> str:
+        """The prompt as given, not the text its template renders: the revision names the
+        tokenizer and its chat template (as the response cache keys the messages, not the text
+        a model reads), so cached vectors are found without loading the tokenizer."""
+        return _digest(hsm.name, hsm.revision, hsm.dtype, template, prompt, position)
 
     def path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.npy"
@@ -261,14 +264,15 @@ def extract(
         raise ValueError(f"position must be 'last' or 'mean', got {position!r}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if template not in ("chat", "none"):
+        raise ValueError(f"template must be 'chat' or 'none', got {template!r}")
     cache = cache or ActivationCache()
-    tokenizer = hsm.tokenizer if template == "chat" else None  # raw text is read as it is
-    texts = [render(tokenizer, p, template) for p in prompts]
-    keys = [ActivationCache.key(hsm, t, template, position) for t in texts]
+    keys = [ActivationCache.key(hsm, p, template, position) for p in prompts]
     found = {k: v for k in dict.fromkeys(keys) if (v := cache.get(k)) is not None}
     missing = [i for i, k in enumerate(keys) if k not in found]
     record("activations", model=hsm.name, revision=hsm.revision, dtype=hsm.dtype,
            cached=len(keys) - len(missing), computed=len(missing))
+    texts = {i: render(hsm.tokenizer, prompts[i], template) for i in missing}
     groups = _groups(hsm, [texts[i] for i in missing], template == "none", batch_size)
     if progress and missing:
         from tqdm.auto import tqdm
