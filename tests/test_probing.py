@@ -176,6 +176,21 @@ def test_decodability_is_kept_on_disk_and_read_back(tmp_path, monkeypatch) -> No
     assert np.array_equal(again.null_max, first.null_max, equal_nan=True)
 
 
+@pytest.mark.parametrize("kind", ["logistic", "diff_in_means"])
+def test_probe_scores_are_kept_on_disk_and_read_back(tmp_path, monkeypatch, kind) -> None:
+    """A rebuild reads the cross-fitted scores back: the same numbers, no refit."""
+    monkeypatch.setenv("EXPECTED_HARM_CACHE_DIR", str(tmp_path))
+    activations, labels, _ = planted()
+    first = probing.probe_scores(activations, labels, kind, seed=0)
+    assert any((tmp_path / "frames").rglob("output.pkl"))
+    import sklearn.model_selection
+
+    monkeypatch.setattr(sklearn.model_selection, "StratifiedKFold", None)  # a refit fails
+    np.testing.assert_array_equal(probing.probe_scores(activations, labels, kind, seed=0), first)
+    with pytest.raises(TypeError):
+        probing.probe_scores(activations, labels, kind, seed=1)  # another seed: fitted anew
+
+
 def test_the_best_of_many_noise_layers_is_judged_against_the_best_under_permutation() -> None:
     # No layer carries the label. The best of 12 layers still beats the shuffled control of its
     # own layer by a wide margin (the old comparison); against the null of the maximum over

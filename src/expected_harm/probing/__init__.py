@@ -7,12 +7,14 @@ layer by layer with cross-fitting, and asks how far severity and cost can be dec
 
 In the shape of repeng:
 
-* ``_extract``: :func:`load_model` (weights from :func:`expected_harm.models.load_causal_lm`),
-  :func:`extract` (batched, padding-safe, cached in :class:`ActivationCache`);
+* ``_extract``: :func:`load_model` (weights from :func:`expected_harm.models.load_causal_lm`,
+  loaded when first needed), :func:`extract` (batched, padding-safe, cached in
+  :class:`ActivationCache`, keyed by prompt);
 * ``_probes``: :func:`probe_scores`, :func:`refusal_direction`, :func:`choose_probe`;
 * ``_analysis``: :func:`activation_scores`, :func:`decodability`, :func:`text_baseline`,
   :func:`cost_given_severity`;
-* ``_section``: the probing page's draws, tables and sentences.
+* ``_section``: the probing page's draws, tables and sentences;
+* ``_memory``: :func:`kept`, the fits above kept on disk (joblib).
 
 torch and transformers are imported only inside the functions that need them.
 

@@ -8,7 +8,6 @@ test of :func:`expected_harm.stats.factor_wald_test`.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from expected_harm.probing._memory import kept
 from expected_harm.stats import bootstrap_mean
 
 
@@ -111,29 +111,22 @@ def decodability(activations: np.ndarray, target: Sequence[float], *, layers: Se
     and keeps the maximum over layers of each: the test of the best layer that accounts for its
     being the best (a max-statistic permutation test).
 
-    The result is kept on disk (joblib's memory under ``cache_dir()/frames``), keyed by the
-    arguments and the code of the fit and its helpers: the permutations are a rebuild's slowest
-    step once every model call and activation is cached (25 s of the probing section's 48).
+    The result is kept on disk (:func:`~expected_harm.probing._memory.kept`): the permutations
+    are a rebuild's slowest step once every model call and activation is cached (25 s of the
+    probing section's 48).
 
     Raises:
         ValueError: For fewer than 100 permutations (too coarse for a 5% test of a maximum).
     """
     if permutations < 100:
         raise ValueError(f"permutations must be at least 100, got {permutations}")
-    from joblib import Memory
-
-    from expected_harm.paths import cache_dir
-
-    memory = Memory(cache_dir() / "frames", verbose=0)
-    helpers = "".join(inspect.getsource(f) for f in (_ridge, _oof_spearman))
-    return memory.cache(_decodability)(np.asarray(activations), np.asarray(target, dtype=float),
-                                       tuple(layers), folds, seed, permutations, helpers)
+    return kept(_decodability, (_ridge, _oof_spearman), np.asarray(activations),
+                np.asarray(target, dtype=float), tuple(layers), folds, seed, permutations)
 
 
 def _decodability(activations: np.ndarray, y: np.ndarray, layers: tuple[int, ...], folds: int,
                   seed: int, permutations: int, helpers: str) -> Decodability:
-    """What :func:`decodability` computes, and keeps. ``helpers`` (the source of the functions
-    it calls) is read by joblib's key only: joblib checks the code of this function alone."""
+    """What :func:`decodability` computes, and keeps (``helpers``: :func:`kept`)."""
     rng = np.random.default_rng(seed)
     targets = np.column_stack([y, *(rng.permutation(y) for _ in range(permutations))])
     rho = np.stack([_oof_spearman(_ridge(), activations[:, column], targets, folds, seed)

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from expected_harm.probing._memory import kept
+
 ProbeKind = Literal["logistic", "diff_in_means"]
 
 #: A refusal judge: (prompts, responses) → 1 refused, 0 complied, None could not tell.
@@ -67,7 +69,8 @@ def probe_scores(activations: np.ndarray, labels: Sequence[int], kind: ProbeKind
     """Out-of-fold Pr(refusal class) for every item at every layer.
 
     Cross-fitting keeps a prompt out of the probe that scores it, so a score never rests on the
-    probe having memorised that prompt.
+    probe having memorised that prompt. The scores are kept on disk (:func:`kept`): the fits
+    were the slowest step of a warm probing section (5.6 s of 14).
 
     Args:
         activations: (n, layers, hidden).
@@ -79,15 +82,22 @@ def probe_scores(activations: np.ndarray, labels: Sequence[int], kind: ProbeKind
     Returns:
         (n, layers) probabilities.
     """
-    from sklearn.base import clone
-    from sklearn.model_selection import StratifiedKFold
-
     y = np.asarray(labels, dtype=int)
     if activations.ndim != 3 or len(activations) != len(y):
         raise ValueError(f"activations must be (n, layers, hidden) with n = len(labels) = {len(y)},"
                          f" got shape {activations.shape}")
     if min(np.bincount(y, minlength=2)) < folds:
         raise ValueError(f"each class needs at least folds={folds} items, got {np.bincount(y)}")
+    return kept(_probe_scores, (make_probe, DiffInMeansProbe), np.asarray(activations), y, kind,
+                folds, seed)
+
+
+def _probe_scores(activations: np.ndarray, y: np.ndarray, kind: ProbeKind, folds: int,
+                  seed: int, helpers: str) -> np.ndarray:
+    """What :func:`probe_scores` computes, and keeps (``helpers``: :func:`kept`)."""
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold
+
     probe = make_probe(kind, seed)
     scores = np.zeros((len(y), activations.shape[1]))
     splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(y, y)
