@@ -21,6 +21,12 @@ the same 64 of 64 there, and 489 of 489 answers of a cold book re-decoded this w
 for word the same, their log-probabilities within 1e-5 (a batch's size moves float sums in the
 last digits). So the revision is unchanged and the cache keeps its answers.
 
+The tokens that every prompt of a batch shares (the chat template's system turn: 24 of SmolLM2's
+tokens; a whole jailbreak template) run once, in a pass of their own, and their keys and values
+are copied to every row; each row's own tokens follow, left-padded. Re-decoding 483 greedy
+requests of a cold book this way took 370 s against 507 s (1.37x) and gave the same 483 answers,
+their log-probabilities within 1.4e-5, so the revision is unchanged here too.
+
 Prompts are formatted with the model's own chat template (the GGUF's, as llama.cpp uses), and
 answers stop at an end-of-turn token, ``max_tokens`` or a stop string. Log-probabilities are
 tabulated as llama-cpp-python gives them: the chosen token and the ``top`` most likely, keyed by
@@ -113,18 +119,26 @@ class BatchedDecoder:
     def _decode(self, prompts: list[str], max_tokens: int, stop: tuple[str, ...],
                 top_logprobs: int | None, schema: Mapping[str, Any] | None) -> list[Reply]:
         """The prompts left-padded to the longest and decoded together, one greedy step at a
-        time, as ``generate`` decodes them; but a row leaves the batch once its answer ends, so
-        that the steps after cost only the rows still answering (``generate`` decodes every row
-        until the longest answer ends)."""
+        time, as ``generate`` decodes them; but their shared prefix runs once
+        (:func:`shared_prefix`), and a row leaves the batch once its answer ends, so that the
+        steps after cost only the rows still answering (``generate`` decodes every row until the
+        longest answer ends)."""
         import torch
         from transformers import DynamicCache
 
         from expected_harm.models._constrained import SchemaMask
 
-        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True,
-                                 add_special_tokens=False)
-        inputs, attention = encoded["input_ids"], encoded["attention_mask"]
-        lengths = attention.sum(dim=1).tolist()
+        ids = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        lengths = [len(x) for x in ids]
+        shared = shared_prefix(ids)
+        own = [x[shared:] for x in ids]
+        width = max(map(len, own))
+        # [shared prefix][padding][own tokens]: positions count real tokens, as left padding does
+        inputs = torch.tensor([[self.tokenizer.pad_token_id] * (width - len(x)) + x for x in own])
+        attention = torch.tensor([[1] * shared + [0] * (width - len(x)) + [1] * len(x)
+                                  for x in own])
+        positions = (attention.cumsum(-1) - 1)[:, shared:].masked_fill(
+            attention[:, shared:] == 0, 0)
         budget = min(max_tokens, self.n_ctx - max(lengths))
         mask = (SchemaMask(self.tokenizer, schema, len(prompts), self.end_tokens)
                 if schema else None)
@@ -132,9 +146,13 @@ class BatchedDecoder:
         tables: list[list[TokenLogprob]] = [[] for _ in prompts]
         ended = [False] * len(prompts)
         rows = list(range(len(prompts)))  # the prompt of each batch row still answering
-        positions = (attention.cumsum(-1) - 1).masked_fill(attention == 0, 0)
         cache = DynamicCache(config=self.model.config)
         with torch.inference_mode():
+            if shared:  # its keys and values are computed once and copied to every row
+                self.model(input_ids=torch.tensor([ids[0][:shared]]), cache=cache,
+                           use_cache=True, logits_to_keep=1)
+                for layer in cache.layers:
+                    layer.batch_repeat_interleave(len(prompts))
             for step in range(budget):
                 out = self.model(input_ids=inputs, attention_mask=attention,
                                  position_ids=positions, cache=cache, use_cache=True,
@@ -229,6 +247,33 @@ def length_groups(lengths: list[int], budget: int = TOKEN_BUDGET,
             group.append(i)
             tokens += lengths[i]
     return groups
+
+
+#: A shared prefix shorter than this runs with the rest: its own forward pass would cost about
+#: what it saves.
+MIN_SHARED = 8
+
+
+def shared_prefix(ids: list[list[int]], minimum: int = MIN_SHARED) -> int:
+    """How many leading tokens all of several prompts share, each keeping one of its own; 0 for
+    one prompt (nothing to share) or a prefix shorter than ``minimum``.
+
+    Examples:
+        >>> shared_prefix([[1, 2, 3, 4], [1, 2, 5]], minimum=1)
+        2
+        >>> shared_prefix([[1, 2], [1, 2, 3]], minimum=1)
+        1
+        >>> shared_prefix([[1, 2, 3, 4], [1, 2, 5]])
+        0
+        >>> shared_prefix([[1, 2, 3]], minimum=1)
+        0
+    """
+    if len(ids) < 2:
+        return 0
+    shared = min(map(len, ids)) - 1
+    for other in ids[1:]:
+        shared = next((i for i in range(shared) if other[i] != ids[0][i]), shared)
+    return shared if shared >= minimum else 0
 
 
 def _kept(table: list[TokenLogprob], length: int) -> tuple[TokenLogprob, ...] | None:
