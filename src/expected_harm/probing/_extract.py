@@ -187,31 +187,52 @@ def _forward(hsm: HiddenStateModel, texts: list[str], position: Position,
     """Residual stream after every block, for one batch: (batch, layers, hidden), float32.
 
     Pads on the right and reads each prompt's own last real token, so that positions (and thus
-    rotary embeddings) match a prompt run alone; causal attention never sees the padding.
+    rotary embeddings) match a prompt run alone; causal attention never sees the padding. A
+    prefix that every text shares (the chat template's system turn) runs once, its keys and
+    values copied to every row (:func:`~expected_harm.models._batched.shared_prefix`).
     """
     import torch
+    from transformers import DynamicCache
+
+    from expected_harm.models._batched import shared_prefix
 
     tokenizer = hsm.tokenizer
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    tokenizer.padding_side = "right"
     device = next(hsm.model.parameters()).device
-    batch = tokenizer(texts, return_tensors="pt", padding=True,
-                      add_special_tokens=add_special_tokens).to(device)
+    ids = tokenizer(texts, add_special_tokens=add_special_tokens)["input_ids"]
+    shared = shared_prefix(ids)
+    own = [x[shared:] for x in ids]
+    width = max(map(len, own))
+    inputs = torch.tensor([x + [tokenizer.pad_token_id] * (width - len(x)) for x in own],
+                          device=device)
+    mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in own], device=device)
+    layers = slice(1, hsm.n_layers + 1)
+    cache = DynamicCache(config=hsm.model.config) if shared else None
     with torch.inference_mode():
         # The base model without the LM head: logits over the whole vocabulary for every token
         # would cost more than all the blocks together and are never read here.
-        output = hsm.model.base_model(**batch, output_hidden_states=True, use_cache=False)
+        if shared:
+            prefix = hsm.model.base_model(input_ids=torch.tensor([ids[0][:shared]], device=device),
+                                          cache=cache, use_cache=True, output_hidden_states=True)
+            prefix_states = torch.stack(prefix.hidden_states[layers], dim=1).float()
+            for layer in cache.layers:
+                layer.batch_repeat_interleave(len(texts))
+        attention = torch.cat([mask.new_ones(len(texts), shared), mask], dim=1)
+        output = hsm.model.base_model(input_ids=inputs, attention_mask=attention, cache=cache,
+                                      use_cache=shared > 0, output_hidden_states=True)
     # hidden_states[0] is the embedding output, [i] the residual after block i; transformers
     # applies the final norm to the last one, so the last layer is what the unembedding reads.
-    states = torch.stack(output.hidden_states[1 : hsm.n_layers + 1], dim=1).float()
-    mask = batch["attention_mask"]
+    states = torch.stack(output.hidden_states[layers], dim=1).float()
     if position == "last":
         last = mask.sum(dim=1) - 1
         picked = states[torch.arange(len(texts), device=device), :, last]
     else:
-        weights = (mask / mask.sum(dim=1, keepdim=True))[:, None, :, None].to(states.dtype)
+        count = mask.sum(dim=1, keepdim=True) + shared
+        weights = (mask / count)[:, None, :, None].to(states.dtype)
         picked = (states * weights).sum(dim=2)
+        if shared:
+            picked += (prefix_states / count[:, :, None, None]).sum(dim=2)
     return picked.cpu().numpy()
 
 
