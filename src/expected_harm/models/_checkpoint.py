@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,9 +82,13 @@ def merged_checkpoint(info: EmbeddedModel) -> Path:
 
 
 def _save(folder: Path, model: Any, tokenizer: Any) -> None:
-    """Write a checkpoint folder atomically: a half-written one is never mistaken for one."""
-    scratch = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(scratch, ignore_errors=True)
+    """Write a checkpoint folder atomically: a half-written one is never mistaken for one.
+
+    Each writer has a scratch folder of its own: sections run side by side, and two may convert
+    the same model at once (one shared scratch name let one writer delete the other's files).
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{folder.name}.partial-", dir=folder.parent))
     model.save_pretrained(scratch)
     tokenizer.save_pretrained(scratch)
     try:
