@@ -28,8 +28,8 @@ install: $(STAMPS)/install
 # llama-cpp-python compiles on both cores while pip installs everything else, which keeps one core
 # busy: the two overlap instead of following each other. Its wheel is built without pip's cache (a
 # cached wheel may carry other CMAKE_ARGS) into .stamps/wheels, where the last install finds it.
-# Nothing is byte-compiled at install (--no-compile): of some 20,000 modules, Python compiles the
-# few hundred a section imports the first time it imports them.
+# Modules are byte-compiled at install, as pip does by default: with PYTHONDONTWRITEBYTECODE set
+# (as on this machine) a lazily compiled module is compiled again by every section that imports it.
 $(STAMPS)/install: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -38,9 +38,9 @@ $(STAMPS)/install: pyproject.toml
 	  || { $(BIN)/pip wheel --no-deps --no-cache-dir --wheel-dir $(STAMPS)/wheels "llama-cpp-python==0.3.36" \
 	         > $(STAMPS)/llama-cpp-build.log 2>&1 & build=$$!; \
 	       $(BIN)/python -c "$$OTHER_DEPENDENCIES" > $(STAMPS)/other-dependencies.txt \
-	         && $(BIN)/pip install --quiet --no-compile -r $(STAMPS)/other-dependencies.txt; installed=$$?; \
+	         && $(BIN)/pip install --quiet -r $(STAMPS)/other-dependencies.txt; installed=$$?; \
 	       wait $$build || { tail -50 $(STAMPS)/llama-cpp-build.log; exit 1; }; exit $$installed; }
-	$(BIN)/pip install --quiet --no-compile --find-links $(STAMPS)/wheels -e ".[dev]"
+	$(BIN)/pip install --quiet --find-links $(STAMPS)/wheels -e ".[dev]"
 	touch $@
 
 # pyproject.toml's dependencies and dev extra, less llama-cpp-python and what requires it (the
