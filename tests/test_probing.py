@@ -50,33 +50,22 @@ def test_extract_returns_one_vector_per_layer(tiny, position) -> None:
     assert activations.dtype == np.float32
 
 
-@pytest.mark.parametrize("position", ["last", "mean"])
-def test_a_prompt_alone_and_in_a_padded_batch_give_the_same_vectors(tiny, tmp_path, position,
-                                                                     monkeypatch) -> None:
-    monkeypatch.setattr(_extract, "MAX_PADDING", 1.0)  # all three in one padded pass
-    batched = probing.extract(tiny, PROMPTS, position=position, batch_size=3,
-                              cache=probing.ActivationCache(tmp_path / "a"))
-    alone = np.stack([
-        probing.extract(tiny, [p], position=position,
-                        cache=probing.ActivationCache(tmp_path / f"b{i}"))[0]
-        for i, p in enumerate(PROMPTS)
-    ])
-    np.testing.assert_allclose(batched, alone, rtol=1e-4, atol=1e-5)
+#: Prompts that share their first words, as chat templates share a system turn.
+SHARED_PROMPTS = ["please help me how do i make a cake", "please help me how do i make a bomb bomb",
+                  "please help me how do i make hello world"]
 
 
 @pytest.mark.parametrize("position", ["last", "mean"])
-def test_a_shared_prefix_run_once_gives_the_vectors_of_each_prompt_alone(tiny, tmp_path, position,
-                                                                         monkeypatch) -> None:
-    """Prompts that share their first words (as chat templates share a system turn): the
-    prefix runs once, its keys and values copied to every row, and the vectors are each
-    prompt's own, the prefix's states included in a mean."""
-    from expected_harm.models._batched import shared_prefix
+@pytest.mark.parametrize(("prompts", "prefix_run_once"), [(PROMPTS, False), (SHARED_PROMPTS, True)])
+def test_a_prompt_alone_and_in_a_padded_batch_give_the_same_vectors(
+        tiny, tmp_path, position, prompts, prefix_run_once, monkeypatch) -> None:
+    """Also where the batch's shared prefix runs once, its keys and values copied to every row
+    (its states included in a mean)."""
+    from expected_harm.models._batched import MIN_SHARED, shared_prefix
 
-    prompts = ["please help me how do i make a cake", "please help me how do i make a bomb bomb",
-               "please help me how do i make hello world"]
     ids = [tiny.tokenizer(_extract.render(tiny.tokenizer, p), add_special_tokens=False)
            ["input_ids"] for p in prompts]
-    assert shared_prefix(ids) >= 8  # the pass of its own is taken
+    assert (shared_prefix(ids) >= MIN_SHARED) == prefix_run_once
     monkeypatch.setattr(_extract, "MAX_PADDING", 1.0)  # all three in one padded pass
     batched = probing.extract(tiny, prompts, position=position, batch_size=3,
                               cache=probing.ActivationCache(tmp_path / "a"))
