@@ -146,13 +146,9 @@ class BatchedDecoder:
         tables: list[list[TokenLogprob]] = [[] for _ in prompts]
         ended = [False] * len(prompts)
         rows = list(range(len(prompts)))  # the prompt of each batch row still answering
-        cache = DynamicCache(config=self.model.config)
         with torch.inference_mode():
-            if shared:  # its keys and values are computed once and copied to every row
-                self.model(input_ids=torch.tensor([ids[0][:shared]]), cache=cache,
-                           use_cache=True, logits_to_keep=1)
-                for layer in cache.layers:
-                    layer.batch_repeat_interleave(len(prompts))
+            cache = (prefix_cache(self.model, ids[0][:shared], len(prompts), logits_to_keep=1)[0]
+                     if shared else DynamicCache(config=self.model.config))
             for step in range(budget):
                 out = self.model(input_ids=inputs, attention_mask=attention,
                                  position_ids=positions, cache=cache, use_cache=True,
@@ -274,6 +270,21 @@ def shared_prefix(ids: list[list[int]], minimum: int = MIN_SHARED) -> int:
     for other in ids[1:]:
         shared = next((i for i in range(shared) if other[i] != ids[0][i]), shared)
     return shared if shared >= minimum else 0
+
+
+def prefix_cache(model: Any, prefix: list[int], rows: int, **kwargs: Any) -> tuple[Any, Any]:
+    """One forward pass over a prefix that ``rows`` prompts share (:func:`shared_prefix`): its
+    key-value cache, copied to every row, and the pass's output (``kwargs`` go to the model)."""
+    import torch
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=model.config)
+    device = next(model.parameters()).device
+    output = model(input_ids=torch.tensor([prefix], device=device), cache=cache, use_cache=True,
+                   **kwargs)
+    for layer in cache.layers:
+        layer.batch_repeat_interleave(rows)
+    return cache, output
 
 
 def _kept(table: list[TokenLogprob], length: int) -> tuple[TokenLogprob, ...] | None:

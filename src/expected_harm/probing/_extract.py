@@ -192,9 +192,8 @@ def _forward(hsm: HiddenStateModel, texts: list[str], position: Position,
     values copied to every row (:func:`~expected_harm.models._batched.shared_prefix`).
     """
     import torch
-    from transformers import DynamicCache
 
-    from expected_harm.models._batched import shared_prefix
+    from expected_harm.models._batched import prefix_cache, shared_prefix
 
     tokenizer = hsm.tokenizer
     if tokenizer.pad_token is None:
@@ -208,16 +207,14 @@ def _forward(hsm: HiddenStateModel, texts: list[str], position: Position,
                           device=device)
     mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in own], device=device)
     layers = slice(1, hsm.n_layers + 1)
-    cache = DynamicCache(config=hsm.model.config) if shared else None
+    cache = None
     with torch.inference_mode():
         # The base model without the LM head: logits over the whole vocabulary for every token
         # would cost more than all the blocks together and are never read here.
         if shared:
-            prefix = hsm.model.base_model(input_ids=torch.tensor([ids[0][:shared]], device=device),
-                                          cache=cache, use_cache=True, output_hidden_states=True)
+            cache, prefix = prefix_cache(hsm.model.base_model, ids[0][:shared], len(texts),
+                                         output_hidden_states=True)
             prefix_states = torch.stack(prefix.hidden_states[layers], dim=1).float()
-            for layer in cache.layers:
-                layer.batch_repeat_interleave(len(texts))
         attention = torch.cat([mask.new_ones(len(texts), shared), mask], dim=1)
         output = hsm.model.base_model(input_ids=inputs, attention_mask=attention, cache=cache,
                                       use_cache=shared > 0, output_hidden_states=True)
